@@ -1,0 +1,100 @@
+import { InvalidEventError } from '../errors';
+import { classify, isArmShaped } from './classify';
+import { decodeMessage, type Rejection } from './decode';
+import { eventKey } from './eventKey';
+import { isoTime } from './fields';
+import type { JsonObject } from './json';
+import type { DataType, RowIdentity, TypeIdentity } from './row';
+import { armAlertIdentity, flatAlertIdentity } from './types/alert';
+import { attackPathIdentity } from './types/attackPath';
+import { recommendationIdentity } from './types/recommendation';
+import { regulatoryComplianceIdentity } from './types/regulatoryCompliance';
+import { secureScoreControlIdentity, secureScoreIdentity } from './types/secureScore';
+import { securityFindingIdentity } from './types/securityFinding';
+import { unknownIdentity } from './types/unknown';
+import { xdrEventIdentity } from './types/xdrEvent';
+
+const IDENTIFY: Record<DataType, (event: JsonObject) => TypeIdentity> = {
+  Alert: (event) => (isArmShaped(event) ? armAlertIdentity(event) : flatAlertIdentity(event)),
+  Recommendation: recommendationIdentity,
+  SecurityFinding: securityFindingIdentity,
+  SecureScore: secureScoreIdentity,
+  SecureScoreControl: secureScoreControlIdentity,
+  RegulatoryCompliance: regulatoryComplianceIdentity,
+  AttackPath: attackPathIdentity,
+  XdrEvent: xdrEventIdentity,
+  Unknown: unknownIdentity,
+};
+
+export interface EventContext {
+  /** Position of the event in its message. */
+  index: number;
+  /** When Event Hubs enqueued the message, if known. */
+  enqueuedTimeUtc?: string | undefined;
+  /** The clock, for events with neither their own time nor an enqueued time. */
+  now?: () => Date;
+}
+
+export interface NormalizedEvent {
+  identity: RowIdentity;
+  event: JsonObject;
+  /** The event as JSON.stringify writes it: hashed for the EventKey and measured for the record limit. */
+  json: string;
+}
+
+/** Classifies an event and fills the row's identity columns. Throws InvalidEventError with the reason. */
+export function normalizeEvent(event: JsonObject, context: EventContext): NormalizedEvent {
+  const dataType = classify(event);
+  const { eventTime, RecordId, ...columns } = IDENTIFY[dataType](event);
+  const json = JSON.stringify(event);
+  const enqueued = isoTime(context.enqueuedTimeUtc);
+  const key = eventKey(json, context.index, enqueued);
+  const identity: RowIdentity = {
+    TimeGenerated: eventTime ?? enqueued ?? (context.now?.() ?? new Date()).toISOString(),
+    DataType: dataType,
+    Category: columns.Category,
+    RecordId: RecordId || key,
+    EventKey: key,
+    TenantId: columns.TenantId,
+    SubscriptionId: columns.SubscriptionId,
+    ResourceId: columns.ResourceId,
+    Severity: columns.Severity,
+    State: columns.State,
+    DisplayName: columns.DisplayName,
+    Action: columns.Action,
+    IsSnapshot: columns.IsSnapshot,
+  };
+  return { identity, event, json };
+}
+
+export interface MessageContext {
+  enqueuedTimeUtc?: string | undefined;
+  now?: () => Date;
+}
+
+export interface NormalizedMessage {
+  events: NormalizedEvent[];
+  /** What could not become an event, each with a reason; `element` is set when one element of an envelope failed. */
+  rejections: Rejection[];
+}
+
+/**
+ * Decodes one Event Hub message body and normalises every event in it. One bad event never costs its
+ * neighbours: it becomes a rejection with the reason, and the rest carry on.
+ */
+export function normalizeMessage(body: unknown, context: MessageContext = {}): NormalizedMessage {
+  const decoded = decodeMessage(body);
+  const result: NormalizedMessage = { events: [], rejections: [...decoded.rejections] };
+  for (const { index, event } of decoded.events) {
+    try {
+      result.events.push(normalizeEvent(event, { ...context, index }));
+    } catch (error) {
+      const reason =
+        error instanceof InvalidEventError
+          ? error.reason
+          : `internal error while normalising (kept for redrive): ${(error as Error).message}`;
+      result.rejections.push({ index, element: event, reason });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { InvalidEventError } from '../../errors';
+import {
+  armId,
+  bareSubscription,
+  ciObject,
+  isoTime,
+  optional,
+  optionalText,
+  parseEvent,
+  requiredText,
+  severity,
+  subscriptionOf,
+  text,
+} from '../fields';
+import type { JsonObject } from '../json';
+import type { TypeIdentity } from '../row';
+
+const resourceIdentifier = optional(
+  ciObject({
+    Type: optionalText,
+    AzureResourceId: optionalText,
+    AzureResourceTenantId: optionalText,
+    AadTenantId: optionalText,
+  }),
+);
+const extendedProperties = optional(
+  ciObject({ EffectiveSubscriptionId: optionalText, EffectiveAzureResourceId: optionalText }),
+);
+
+/** What continuous export really sends: a flat PascalCase object. */
+const flatAlert = ciObject({
+  SystemAlertId: requiredText,
+  AlertType: optionalText,
+  AlertDisplayName: optionalText,
+  Severity: optionalText,
+  Status: optionalText,
+  TimeGenerated: optionalText,
+  StartTimeUtc: optionalText,
+  AzureResourceId: optionalText,
+  AzureResourceSubscriptionId: optionalText,
+  TenantId: optionalText,
+  ExtendedProperties: extendedProperties,
+  ResourceIdentifiers: optional(z.array(resourceIdentifier)),
+});
+
+/** What the export documentation promises: the alerts API's ARM resource (`Microsoft.Security/locations/alerts`). */
+const armAlert = ciObject({
+  id: requiredText,
+  name: optionalText,
+  properties: ciObject({
+    systemAlertId: optionalText,
+    alertType: optionalText,
+    alertDisplayName: optionalText,
+    severity: optionalText,
+    status: optionalText,
+    timeGeneratedUtc: optionalText,
+    startTimeUtc: optionalText,
+    extendedProperties,
+    resourceIdentifiers: optional(z.array(resourceIdentifier)),
+  }),
+});
+
+type ResourceIdentifier = z.output<typeof resourceIdentifier>;
+
+function fromResourceIdentifiers(identifiers: ResourceIdentifier[] | undefined) {
+  const azure = identifiers?.find((r) => r?.Type?.toLowerCase() === 'azureresource');
+  const aad = identifiers?.find((r) => r?.AadTenantId !== undefined);
+  return {
+    resourceId: azure?.AzureResourceId,
+    tenantId: aad?.AadTenantId ?? azure?.AzureResourceTenantId,
+  };
+}
+
+export function flatAlertIdentity(event: JsonObject): TypeIdentity {
+  const alert = parseEvent(flatAlert, event, 'Alert');
+  const identifiers = fromResourceIdentifiers(alert.ResourceIdentifiers);
+  const resourceId = alert.AzureResourceId ?? alert.ExtendedProperties?.EffectiveAzureResourceId ?? identifiers.resourceId;
+  return {
+    eventTime: isoTime(alert.TimeGenerated) ?? isoTime(alert.StartTimeUtc),
+    Category: text(alert.AlertType),
+    RecordId: alert.SystemAlertId,
+    TenantId: text(alert.TenantId ?? identifiers.tenantId).toLowerCase(),
+    SubscriptionId:
+      subscriptionOf(resourceId) ||
+      bareSubscription(alert.AzureResourceSubscriptionId) ||
+      bareSubscription(alert.ExtendedProperties?.EffectiveSubscriptionId) ||
+      subscriptionOf(identifiers.resourceId),
+    ResourceId: armId(resourceId),
+    Severity: severity(alert.Severity),
+    State: text(alert.Status),
+    DisplayName: text(alert.AlertDisplayName),
+    Action: '',
+    IsSnapshot: false,
+  };
+}
+
+export function armAlertIdentity(event: JsonObject): TypeIdentity {
+  const alert = parseEvent(armAlert, event, 'Alert');
+  const p = alert.properties;
+  const recordId = p.systemAlertId ?? alert.name ?? alert.id.split('/').pop();
+  if (!recordId) throw new InvalidEventError('Alert lacks properties.systemAlertId');
+  const identifiers = fromResourceIdentifiers(p.resourceIdentifiers);
+  const resourceId = identifiers.resourceId ?? p.extendedProperties?.EffectiveAzureResourceId;
+  return {
+    eventTime: isoTime(p.timeGeneratedUtc) ?? isoTime(p.startTimeUtc),
+    Category: text(p.alertType),
+    RecordId: recordId,
+    TenantId: text(identifiers.tenantId).toLowerCase(),
+    SubscriptionId:
+      subscriptionOf(resourceId, alert.id) || bareSubscription(p.extendedProperties?.EffectiveSubscriptionId),
+    ResourceId: armId(resourceId),
+    Severity: severity(p.severity),
+    State: text(p.status),
+    DisplayName: text(p.alertDisplayName),
+    Action: '',
+    IsSnapshot: false,
+  };
+}
