@@ -1,6 +1,6 @@
 import { FitError } from '../errors';
 import type { NormalizedEvent } from '../records/normalize';
-import type { LogsRow, RowIdentity } from '../records/row';
+import { makeRow, type LogsRow, type RowFrame, type RowIdentity } from '../records/row';
 import { jsonBytes } from './measure';
 import { formatPath, TEXT, WHOLE } from './partPath';
 import { wrapInSkeleton } from './skeleton';
@@ -29,22 +29,28 @@ export interface FitResult {
   originalBytes: number;
 }
 
-type Frame = Omit<LogsRow, keyof RowIdentity | 'Properties'>;
-
 /** Bytes of a row without its Properties (which are serialised last, as `null` here: 4 bytes). */
-function frameBytes(identity: RowIdentity, frame: Frame): number {
-  return jsonBytes({ ...identity, ...frame, Properties: null }) - 4;
+function frameBytes(identity: RowIdentity, frame: RowFrame): number {
+  return jsonBytes(makeRow(identity, frame, null)) - 4;
 }
 
-/** OriginalBytes is itself in the row, so its own digits count: settle on the fixed point. */
+/**
+ * OriginalBytes is itself in the row, so its own digits count. Serialise the frame once with
+ * OriginalBytes 0 (one digit) and settle the digit count arithmetically.
+ */
 function wholeRowBytes(identity: RowIdentity, eventBytes: number): number {
-  let bytes = 0;
-  for (let guess = -1; guess !== bytes; ) {
-    guess = bytes;
-    const frame: Frame = { PartIndex: 0, PartCount: 1, PartPath: WHOLE, Trimmed: false, OriginalBytes: guess, ArchiveBlob: '' };
-    bytes = frameBytes(identity, frame) + eventBytes;
-  }
-  return bytes;
+  const frame: RowFrame = {
+    PartIndex: 0,
+    PartCount: 1,
+    PartPath: WHOLE,
+    Trimmed: false,
+    OriginalBytes: 0,
+    ArchiveBlob: '',
+  };
+  const withoutDigits = frameBytes(identity, frame) - 1 + eventBytes;
+  let digits = 1;
+  while (String(withoutDigits + digits).length !== digits) digits = String(withoutDigits + digits).length;
+  return withoutDigits + digits;
 }
 
 /**
@@ -62,30 +68,34 @@ export function fitRow(normalized: NormalizedEvent, options: FitOptions): FitRes
   }
   const originalBytes = wholeRowBytes(identity, Buffer.byteLength(json, 'utf8'));
   if (originalBytes <= limit) {
-    const row: LogsRow = {
-      ...identity,
+    const frame: RowFrame = {
       PartIndex: 0,
       PartCount: 1,
       PartPath: WHOLE,
       Trimmed: false,
       OriginalBytes: originalBytes,
       ArchiveBlob: '',
-      Properties: event,
     };
-    return { outcome: 'whole', rows: [row], originalBytes };
+    return { outcome: 'whole', rows: [makeRow(identity, frame, event)], originalBytes };
   }
 
   if (options.strategy === 'trim') {
-    const frame: Frame = { PartIndex: 0, PartCount: 1, PartPath: WHOLE, Trimmed: true, OriginalBytes: originalBytes, ArchiveBlob: options.archiveBlob };
+    const frame: RowFrame = {
+      PartIndex: 0,
+      PartCount: 1,
+      PartPath: WHOLE,
+      Trimmed: true,
+      OriginalBytes: originalBytes,
+      ArchiveBlob: options.archiveBlob,
+    };
     const room = limit - frameBytes(identity, frame);
     if (room < 2) throw tooBig(identity, limit, limit - room);
-    const row: LogsRow = { ...identity, ...frame, Properties: trimToFit(event, room) };
-    return { outcome: 'trimmed', rows: [row], originalBytes };
+    return { outcome: 'trimmed', rows: [makeRow(identity, frame, trimToFit(event, room))], originalBytes };
   }
 
   // Part numbers are not known until the split is done: budget for the widest they can be.
   const widest = 10 ** String(originalBytes).length - 1;
-  const frameFor = (partPath: string): Frame => ({
+  const frameFor = (partPath: string): RowFrame => ({
     PartIndex: widest,
     PartCount: widest,
     PartPath: partPath,
@@ -95,14 +105,16 @@ export function fitRow(normalized: NormalizedEvent, options: FitOptions): FitRes
   });
   const pieces = splitEvent(event, json, (partPath) => limit - frameBytes(identity, frameFor(partPath)));
   if (pieces === undefined) throw tooBig(identity, limit, frameBytes(identity, frameFor(TEXT)));
-  const rows = pieces.map(
-    (piece, index): LogsRow => ({
-      ...identity,
-      ...frameFor(piece.path === TEXT ? TEXT : formatPath(piece.path)),
-      PartIndex: index,
-      PartCount: pieces.length,
-      Properties: piece.path === TEXT ? piece.content : wrapInSkeleton(piece.path, piece.content),
-    }),
+  const rows = pieces.map((piece, index) =>
+    makeRow(
+      identity,
+      {
+        ...frameFor(piece.path === TEXT ? TEXT : formatPath(piece.path)),
+        PartIndex: index,
+        PartCount: pieces.length,
+      },
+      piece.path === TEXT ? piece.content : wrapInSkeleton(piece.path, piece.content),
+    ),
   );
   return { outcome: 'split', rows, originalBytes };
 }

@@ -19,7 +19,8 @@ export const TEXT = 'json';
 
 export function formatPath(path: Path): string {
   let out = '$';
-  for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : `[${JSON.stringify(segment)}]`;
+  for (const segment of path)
+    out += typeof segment === 'number' ? `[${segment}]` : `[${JSON.stringify(segment)}]`;
   return out;
 }
 
@@ -37,7 +38,8 @@ export function parsePath(text: string): PathSegment[] {
       i = end + 1;
     } else {
       const digits = /^\d+/.exec(text.slice(i))?.[0];
-      if (digits === undefined) throw new SyntaxError(`PartPath ${JSON.stringify(text)}: expected a key or index at ${i}`);
+      if (digits === undefined)
+        throw new SyntaxError(`PartPath ${JSON.stringify(text)}: expected a key or index at ${i}`);
       path.push(Number(digits));
       i += digits.length;
     }

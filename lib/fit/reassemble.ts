@@ -27,18 +27,24 @@ export function reassemble(parts: readonly PartRow[]): JsonValue {
   const ordered = [...parts].sort((a, b) => a.PartIndex - b.PartIndex);
   const first = ordered[0]!;
   const key = first.EventKey;
-  if (ordered.some((part) => part.EventKey !== key)) throw new ReassemblyError('parts of different events were mixed');
+  if (ordered.some((part) => part.EventKey !== key))
+    throw new ReassemblyError('parts of different events were mixed');
   const trimmed = ordered.find((part) => part.Trimmed);
   if (trimmed) {
-    throw new ReassemblyError(`event ${key} was trimmed; its original is archived at ${trimmed.ArchiveBlob || '(unknown)'}`);
+    throw new ReassemblyError(
+      `event ${key} was trimmed; its original is archived at ${trimmed.ArchiveBlob || '(unknown)'}`,
+    );
   }
   const count = first.PartCount;
   ordered.forEach((part, i) => {
     if (part.PartIndex !== i || part.PartCount !== count) {
-      throw new ReassemblyError(`event ${key}: expected part ${i} of ${count}, found part ${part.PartIndex} of ${part.PartCount}`);
+      throw new ReassemblyError(
+        `event ${key}: expected part ${i} of ${count}, found part ${part.PartIndex} of ${part.PartCount}`,
+      );
     }
   });
-  if (ordered.length !== count) throw new ReassemblyError(`event ${key}: ${ordered.length} of ${count} parts present`);
+  if (ordered.length !== count)
+    throw new ReassemblyError(`event ${key}: ${ordered.length} of ${count} parts present`);
 
   if (count === 1 && first.PartPath === WHOLE) return first.Properties as JsonValue;
   if (first.PartPath === TEXT) return reassembleText(key, ordered);
@@ -47,7 +53,10 @@ export function reassemble(parts: readonly PartRow[]): JsonValue {
   for (const part of ordered) {
     const path = parsePath(part.PartPath);
     const unwrapped = unwrapSkeleton(path, part.Properties);
-    if (!unwrapped) throw new ReassemblyError(`event ${key}: part ${part.PartIndex}'s Properties do not lead to ${part.PartPath}`);
+    if (!unwrapped)
+      throw new ReassemblyError(
+        `event ${key}: part ${part.PartIndex}'s Properties do not lead to ${part.PartPath}`,
+      );
     const share = unwrapped.content as JsonValue;
     if (path.length === 0) {
       root = root === undefined ? emptyLike(share) : root;
@@ -62,7 +71,9 @@ export function reassemble(parts: readonly PartRow[]): JsonValue {
       if (Array.isArray(parent)) parent[last as number] = target + share;
       else setOwn(parent as object, last as string, target + share);
     } else if (target === undefined || typeof target !== 'object' || target === null) {
-      throw new ReassemblyError(`event ${key}: part ${part.PartIndex} continues ${part.PartPath}, which an earlier part did not start`);
+      throw new ReassemblyError(
+        `event ${key}: part ${part.PartIndex} continues ${part.PartPath}, which an earlier part did not start`,
+      );
     } else {
       append(key, part.PartIndex, target, share);
     }

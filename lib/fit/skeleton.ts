@@ -34,7 +34,8 @@ export function unwrapSkeleton(path: Path, value: unknown): { content: unknown }
       if (!Array.isArray(current) || current.length !== 1) return undefined;
       current = current[0];
     } else {
-      if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
+      if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment))
+        return undefined;
       current = (current as Record<string, unknown>)[segment];
     }
   }

@@ -60,7 +60,9 @@ function splitStructured(event: JsonObject, room: PropertiesRoom): Piece[] {
     if (typeof node !== 'object' || node === null) throw new FallBackToText(); // a scalar wider than a part
 
     const isArray = Array.isArray(node);
-    const entries: Array<[string | number, JsonValue]> = isArray ? node.map((v, i) => [i, v]) : Object.entries(node);
+    const entries: Array<[string | number, JsonValue]> = isArray
+      ? node.map((v, i) => [i, v])
+      : Object.entries(node);
     const deferred: Array<[string | number, JsonValue]> = [];
     let slice: JsonValue[] | JsonObject = isArray ? [] : {};
     let sliceBytes = 2;
@@ -92,7 +94,8 @@ function splitStructured(event: JsonObject, room: PropertiesRoom): Piece[] {
         add(key, value, entryBytes);
         continue;
       }
-      if (typeof value !== 'string' && (typeof value !== 'object' || value === null)) throw new FallBackToText();
+      if (typeof value !== 'string' && (typeof value !== 'object' || value === null))
+        throw new FallBackToText();
       const placeholder: JsonValue = typeof value === 'string' ? '' : Array.isArray(value) ? [] : {};
       const placeholderBytes = keyBytes + 2;
       if (!fitsNow(placeholderBytes)) {

@@ -6,7 +6,8 @@ import { jsonBytes, prefixWithin } from './measure';
 export const MAX_TRIM_DEPTH = 64;
 
 export const trimmedStringMarker = (bytes: number) => `…[trimmed ${bytes} bytes]`;
-export const trimmedElementsMarker = (dropped: number, of: number) => `…[trimmed ${dropped} of ${of} elements]`;
+export const trimmedElementsMarker = (dropped: number, of: number) =>
+  `…[trimmed ${dropped} of ${of} elements]`;
 export const TRIMMED_PROPERTIES_KEY = '…trimmed';
 export const trimmedPropertiesMarker = (dropped: number, of: number) => `${dropped} of ${of} properties`;
 
@@ -53,13 +54,16 @@ export function trimToFit(value: JsonValue, budget: number): JsonValue {
       if (total(mid) <= room) low = mid;
       else high = mid - 1;
     }
-    return children.map(({ value }, i) => fit(value, Math.max(minimum[i]!, Math.min(full[i]!, low)), depth + 1));
+    return children.map(({ value }, i) =>
+      fit(value, Math.max(minimum[i]!, Math.min(full[i]!, low)), depth + 1),
+    );
   };
 
   // A list keeps its leading elements whole (a whole entity beats four hundred stubs); the first one that
   // does not fit is trimmed into the room left when that is worth it, and the rest are counted in a marker.
   const fitArray = (array: JsonValue[], room: number, depth: number): JsonValue[] => {
-    const markerAfter = (dropped: number) => (dropped > 0 ? 1 + jsonBytes(trimmedElementsMarker(dropped, array.length)) : 0);
+    const markerAfter = (dropped: number) =>
+      dropped > 0 ? 1 + jsonBytes(trimmedElementsMarker(dropped, array.length)) : 0;
     const result: JsonValue[] = [];
     let used = 2;
     for (let i = 0; i < array.length; i++) {
@@ -79,7 +83,10 @@ export function trimToFit(value: JsonValue, budget: number): JsonValue {
         i++;
       }
       const dropped = array.length - i;
-      if (dropped > 0 && used + (result.length > 0 ? 1 : 0) + jsonBytes(trimmedElementsMarker(dropped, array.length)) <= room) {
+      if (
+        dropped > 0 &&
+        used + (result.length > 0 ? 1 : 0) + jsonBytes(trimmedElementsMarker(dropped, array.length)) <= room
+      ) {
         result.push(trimmedElementsMarker(dropped, array.length));
       }
       return result;
@@ -102,7 +109,11 @@ export function trimToFit(value: JsonValue, budget: number): JsonValue {
     const result: JsonObject = {};
     values.forEach((value, i) => setOwn(result, entries[i]![0], value));
     if (plan.marker) {
-      setOwn(result, TRIMMED_PROPERTIES_KEY, trimmedPropertiesMarker(entries.length - plan.keep, entries.length));
+      setOwn(
+        result,
+        TRIMMED_PROPERTIES_KEY,
+        trimmedPropertiesMarker(entries.length - plan.keep, entries.length),
+      );
     }
     return result;
   };
@@ -142,7 +153,8 @@ function sumMinimum(minimum: number[], count: number): number {
 
 /** The least a value can be cut to: `""`, `[]` or `{}`; a number or literal cannot be cut at all. */
 function minimumSize(value: JsonValue, sizeOf: (v: JsonValue) => number): number {
-  if (typeof value === 'string' || (typeof value === 'object' && value !== null)) return Math.min(2, sizeOf(value));
+  if (typeof value === 'string' || (typeof value === 'object' && value !== null))
+    return Math.min(2, sizeOf(value));
   return sizeOf(value);
 }
 

@@ -37,7 +37,10 @@ export function classify(event: JsonObject): DataType {
   }
   const category = field(event, 'category');
   if (typeof category === 'string' && XDR_CATEGORY.test(category)) return 'XdrEvent';
-  if (type === undefined && (field(event, 'SystemAlertId') !== undefined || field(event, 'AlertType') !== undefined)) {
+  if (
+    type === undefined &&
+    (field(event, 'SystemAlertId') !== undefined || field(event, 'AlertType') !== undefined)
+  ) {
     return 'Alert';
   }
   return 'Unknown';

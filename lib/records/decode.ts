@@ -45,7 +45,9 @@ function parseBody(body: unknown): { value: unknown } | { reason: string } {
     try {
       text = utf8.decode(bytes);
     } catch {
-      return { reason: `body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8Offset(bytes)})` };
+      return {
+        reason: `body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8Offset(bytes)})`,
+      };
     }
     return parseText(text);
   }
@@ -71,7 +73,10 @@ function asBytes(body: unknown): Uint8Array | undefined {
 function unwrap(value: unknown): DecodedMessage {
   if (Array.isArray(value)) return elements(value, 'array', 'element');
   if (!isJsonObject(value)) {
-    return { events: [], rejections: [{ reason: `body is ${jsonTypeName(value)}, not a JSON object or array` }] };
+    return {
+      events: [],
+      rejections: [{ reason: `body is ${jsonTypeName(value)}, not a JSON object or array` }],
+    };
   }
   const keys = Object.keys(value);
   if (keys.length === 1 && keys[0] === 'records') {
@@ -93,12 +98,18 @@ function unwrap(value: unknown): DecodedMessage {
 function elements(items: unknown[], envelope: Envelope, label: string): DecodedMessage {
   const result: DecodedMessage = { envelope, events: [], rejections: [] };
   if (items.length === 0) {
-    result.rejections.push({ reason: `envelope holds no events (empty ${envelope === 'array' ? 'array' : '"records"'})` });
+    result.rejections.push({
+      reason: `envelope holds no events (empty ${envelope === 'array' ? 'array' : '"records"'})`,
+    });
     return result;
   }
   items.forEach((item, index) => {
     if (!isJsonObject(item)) {
-      result.rejections.push({ index, element: item, reason: `${label}[${index}] is ${jsonTypeName(item)}, not an object` });
+      result.rejections.push({
+        index,
+        element: item,
+        reason: `${label}[${index}] is ${jsonTypeName(item)}, not an object`,
+      });
       return;
     }
     const tooDeep = depthRejection(item);
@@ -120,7 +131,15 @@ export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
   while (i < bytes.length) {
     const lead = bytes[i]!;
     const [length, min] =
-      lead < 0x80 ? [1, 0] : lead >= 0xc2 && lead < 0xe0 ? [2, 0x80] : lead >= 0xe0 && lead < 0xf0 ? [3, 0x800] : lead >= 0xf0 && lead < 0xf5 ? [4, 0x10000] : [0, 0];
+      lead < 0x80
+        ? [1, 0]
+        : lead >= 0xc2 && lead < 0xe0
+          ? [2, 0x80]
+          : lead >= 0xe0 && lead < 0xf0
+            ? [3, 0x800]
+            : lead >= 0xf0 && lead < 0xf5
+              ? [4, 0x10000]
+              : [0, 0];
     if (length === 0 || i + length > bytes.length) return i;
     let codePoint = length === 1 ? lead : lead & (0xff >> (length + 1));
     for (let k = 1; k < length; k++) {

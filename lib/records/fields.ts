@@ -11,10 +11,12 @@ export function ciObject<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.preprocess((input) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
     const folded: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(input)) {
+    const source = input as Record<string, unknown>;
+    for (const key in source) {
+      if (!Object.hasOwn(source, key)) continue;
       const name = canonical.get(key.toLowerCase());
       // An exact-case key wins over a differently cased duplicate.
-      if (name !== undefined && (!Object.hasOwn(folded, name) || key === name)) folded[name] = value;
+      if (name !== undefined && (!Object.hasOwn(folded, name) || key === name)) folded[name] = source[key];
     }
     return folded;
   }, z.object(shape));
@@ -23,7 +25,10 @@ export function ciObject<Shape extends z.ZodRawShape>(shape: Shape) {
 /** An optional field of the wrong type is ignored, not fatal: the event is still worth delivering. */
 export const optionalText = z.string().optional().catch(undefined);
 export const optionalFlag = z
-  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((s) => s.toLowerCase() === 'true')])
+  .union([
+    z.boolean(),
+    z.enum(['true', 'false', 'True', 'False']).transform((s) => s.toLowerCase() === 'true'),
+  ])
   .optional()
   .catch(undefined);
 export function optional<T extends z.ZodType>(schema: T) {
@@ -120,9 +125,12 @@ export function isoTime(value: string | undefined): string | undefined {
   const [, y, mo, d, h, mi, s, fraction = '', zone = 'Z'] = match;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const check = new Date(ms);
-  if (check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h) || Number(y) < 1900) return undefined;
+  if (check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h) || Number(y) < 1900)
+    return undefined;
   if (zone.toUpperCase() !== 'Z') {
-    const withZone = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction ? `.${fraction.slice(0, 3)}` : ''}${zone}`);
+    const withZone = new Date(
+      `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction ? `.${fraction.slice(0, 3)}` : ''}${zone}`,
+    );
     return Number.isNaN(withZone.getTime()) ? undefined : withZone.toISOString();
   }
   const digits = fraction.slice(0, 7);

@@ -18,7 +18,10 @@ export const hugeText = fc
   .tuple(fc.string({ unit: char, minLength: 1, maxLength: 6 }), fc.integer({ min: 2_000, max: 200_000 }))
   .map(([pattern, length]) => pattern.repeat(Math.ceil(length / pattern.length)).slice(0, length));
 
-const key = fc.oneof({ weight: 8, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', '') });
+const key = fc.oneof(
+  { weight: 8, arbitrary: text },
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', '') },
+);
 
 const { value } = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(
@@ -42,15 +45,21 @@ const deep = fc
 /** A huge string under 33 to 300 levels: deeper than a structural split follows. */
 const deepHuge = fc
   .tuple(hugeText, fc.integer({ min: 33, max: 300 }))
-  .map(([leaf, depth]) => Array.from({ length: depth }).reduce<JsonValue>((acc, _, i) => (i % 2 ? [acc] : { k: acc }), leaf));
+  .map(([leaf, depth]) =>
+    Array.from({ length: depth }).reduce<JsonValue>((acc, _, i) => (i % 2 ? [acc] : { k: acc }), leaf),
+  );
 
 /** An object whose one key is too long to fit a part of a small limit. */
 const hugeKey = hugeText.map((name): JsonValue => ({ [name.slice(0, 5_000)]: 1 }));
 
-const plainEvent = fc.dictionary(key, fc.oneof({ weight: 5, arbitrary: value }, { weight: 1, arbitrary: deep }), {
-  minKeys: 1,
-  maxKeys: 12,
-});
+const plainEvent = fc.dictionary(
+  key,
+  fc.oneof({ weight: 5, arbitrary: value }, { weight: 1, arbitrary: deep }),
+  {
+    minKeys: 1,
+    maxKeys: 12,
+  },
+);
 
 /** A random event, as JSON.parse would hand it over (so -0 is 0 and `__proto__` is an own key). */
 export const event: fc.Arbitrary<JsonObject> = fc
@@ -62,7 +71,10 @@ export const event: fc.Arbitrary<JsonObject> = fc
   .map((object) => JSON.parse(JSON.stringify(object)) as JsonObject);
 
 /** Record limits from 1 KB to 1 MB, weighted towards the small ones that force splitting. */
-export const limit = fc.oneof(fc.integer({ min: 1024, max: 4096 }), fc.integer({ min: 1024, max: 1_048_576 }));
+export const limit = fc.oneof(
+  fc.integer({ min: 1024, max: 4096 }),
+  fc.integer({ min: 1024, max: 1_048_576 }),
+);
 
 /** Fixed seed under CI so a run is reproducible; a new seed locally so new cases keep being tried. */
 export const runs = (numRuns: number): fc.Parameters<unknown> => ({

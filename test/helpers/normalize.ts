@@ -4,9 +4,13 @@ import type { RowIdentity } from '../../lib/records/row';
 export const ENQUEUED = '2026-11-24T10:00:00.000Z';
 
 /** The identity columns of every event in one message body, with a fixed enqueued time. */
-export function identities(body: unknown, context: MessageContext = { enqueuedTimeUtc: ENQUEUED }): RowIdentity[] {
+export function identities(
+  body: unknown,
+  context: MessageContext = { enqueuedTimeUtc: ENQUEUED },
+): RowIdentity[] {
   const { events, rejections } = normalizeMessage(body, context);
-  if (rejections.length > 0) throw new Error(`unexpected rejections: ${rejections.map((r) => r.reason).join('; ')}`);
+  if (rejections.length > 0)
+    throw new Error(`unexpected rejections: ${rejections.map((r) => r.reason).join('; ')}`);
   return events.map((e) => e.identity);
 }
 

@@ -11,7 +11,16 @@ import { event, limit, runs } from '../helpers/arbitraries';
 const ARCHIVE = 'unknown/y=2026/m=11/d=24/h=10/p0-100-199.ndjson.gz';
 
 function identityOf(row: LogsRow): RowIdentity {
-  const { PartIndex: _a, PartCount: _b, PartPath: _c, Trimmed: _d, OriginalBytes: _e, ArchiveBlob: _f, Properties: _g, ...identity } = row;
+  const {
+    PartIndex: _a,
+    PartCount: _b,
+    PartPath: _c,
+    Trimmed: _d,
+    OriginalBytes: _e,
+    ArchiveBlob: _f,
+    Properties: _g,
+    ...identity
+  } = row;
   return identity;
 }
 
@@ -20,12 +29,21 @@ describe('fit, for any event and any limit from 1 KB to 1 MB', () => {
     fc.assert(
       fc.property(event, limit, (input, max) => {
         const normalized = normalizeEvent(input, { index: 0, enqueuedTimeUtc: '2026-11-24T10:00:00Z' });
-        const { outcome, rows, originalBytes } = fitRow(normalized, { limit: max, strategy: 'split', archiveBlob: ARCHIVE });
+        const { outcome, rows, originalBytes } = fitRow(normalized, {
+          limit: max,
+          strategy: 'split',
+          archiveBlob: ARCHIVE,
+        });
         expect(outcome).toBe(originalBytes <= max ? 'whole' : 'split');
         rows.forEach((row, i) => {
           expect(jsonBytes(row)).toBeLessThanOrEqual(max);
           expect(identityOf(row)).toEqual(normalized.identity);
-          expect(row).toMatchObject({ PartIndex: i, PartCount: rows.length, OriginalBytes: originalBytes, Trimmed: false });
+          expect(row).toMatchObject({
+            PartIndex: i,
+            PartCount: rows.length,
+            OriginalBytes: originalBytes,
+            Trimmed: false,
+          });
         });
         expect(JSON.stringify(reassemble(rows))).toBe(normalized.json);
       }),
@@ -37,7 +55,11 @@ describe('fit, for any event and any limit from 1 KB to 1 MB', () => {
     fc.assert(
       fc.property(event, limit, (input, max) => {
         const normalized = normalizeEvent(input, { index: 0 });
-        const { outcome, rows, originalBytes } = fitRow(normalized, { limit: max, strategy: 'trim', archiveBlob: ARCHIVE });
+        const { outcome, rows, originalBytes } = fitRow(normalized, {
+          limit: max,
+          strategy: 'trim',
+          archiveBlob: ARCHIVE,
+        });
         expect(rows).toHaveLength(1);
         const row = rows[0]!;
         expect(jsonBytes(row)).toBeLessThanOrEqual(max);
@@ -47,7 +69,12 @@ describe('fit, for any event and any limit from 1 KB to 1 MB', () => {
           expect(row.Properties).toEqual(input);
         } else {
           expect(outcome).toBe('trimmed');
-          expect(row).toMatchObject({ Trimmed: true, ArchiveBlob: ARCHIVE, OriginalBytes: originalBytes, PartCount: 1 });
+          expect(row).toMatchObject({
+            Trimmed: true,
+            ArchiveBlob: ARCHIVE,
+            OriginalBytes: originalBytes,
+            PartCount: 1,
+          });
           expect(typeof row.Properties).toBe('object');
         }
       }),
@@ -58,18 +85,24 @@ describe('fit, for any event and any limit from 1 KB to 1 MB', () => {
   it('fails only with a FitError, and only when the identity columns leave no room', () => {
     const idLength = fc.integer({ min: 0, max: 3000 });
     fc.assert(
-      fc.property(event, limit, idLength, fc.constantFrom('split' as const, 'trim' as const), (input, max, length, strategy) => {
-        const withId = { ...input, id: `/subscriptions/s/${'i'.repeat(length)}` };
-        const normalized = normalizeEvent(withId, { index: 0 });
-        try {
-          for (const row of fitRow(normalized, { limit: max, strategy, archiveBlob: ARCHIVE }).rows) {
-            expect(jsonBytes(row)).toBeLessThanOrEqual(max);
+      fc.property(
+        event,
+        limit,
+        idLength,
+        fc.constantFrom('split' as const, 'trim' as const),
+        (input, max, length, strategy) => {
+          const withId = { ...input, id: `/subscriptions/s/${'i'.repeat(length)}` };
+          const normalized = normalizeEvent(withId, { index: 0 });
+          try {
+            for (const row of fitRow(normalized, { limit: max, strategy, archiveBlob: ARCHIVE }).rows) {
+              expect(jsonBytes(row)).toBeLessThanOrEqual(max);
+            }
+          } catch (error) {
+            expect(error).toBeInstanceOf(FitError);
+            expect(jsonBytes({ ...normalized.identity, ArchiveBlob: ARCHIVE })).toBeGreaterThan(max - 300);
           }
-        } catch (error) {
-          expect(error).toBeInstanceOf(FitError);
-          expect(jsonBytes({ ...normalized.identity, ArchiveBlob: ARCHIVE })).toBeGreaterThan(max - 300);
-        }
-      }),
+        },
+      ),
       runs(100),
     );
   });

@@ -2,13 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, firstInvalidUtf8Offset, MAX_NESTING_DEPTH } from '../../lib/records/decode';
 import { normalizeMessage } from '../../lib/records/normalize';
 
-const alert = { SystemAlertId: 'a-1', AlertType: 'X', VendorName: 'Microsoft', AlertDisplayName: 'Caf\u00e9 \u{1F600}' };
+const alert = {
+  SystemAlertId: 'a-1',
+  AlertType: 'X',
+  VendorName: 'Microsoft',
+  AlertDisplayName: 'Caf\u00e9 \u{1F600}',
+};
 
 describe('decodeMessage', () => {
   it('accepts an object the host already parsed, a JSON string, a Buffer and a Uint8Array alike', () => {
     const text = JSON.stringify(alert);
     for (const body of [alert, text, Buffer.from(text), new Uint8Array(Buffer.from(text))]) {
-      expect(decodeMessage(body)).toEqual({ envelope: 'object', events: [{ index: 0, event: alert }], rejections: [] });
+      expect(decodeMessage(body)).toEqual({
+        envelope: 'object',
+        events: [{ index: 0, event: alert }],
+        rejections: [],
+      });
     }
   });
 
@@ -28,7 +37,11 @@ describe('decodeMessage', () => {
 
   it('treats an object with records and other fields as one event, not an envelope', () => {
     const event = { records: [1, 2], id: 'x' };
-    expect(decodeMessage(event)).toEqual({ envelope: 'object', events: [{ index: 0, event }], rejections: [] });
+    expect(decodeMessage(event)).toEqual({
+      envelope: 'object',
+      events: [{ index: 0, event }],
+      rejections: [],
+    });
   });
 
   it('rejects invalid UTF-8 with the offset of the first bad byte', () => {
@@ -41,12 +54,16 @@ describe('decodeMessage', () => {
 
   it('rejects truncated UTF-8 at the end of the body', () => {
     const bytes = Buffer.from('{"a":"\u{1F600}"}').subarray(0, 8);
-    expect(decodeMessage(bytes).rejections[0]!.reason).toBe('body is not valid UTF-8 (first bad byte at offset 6)');
+    expect(decodeMessage(bytes).rejections[0]!.reason).toBe(
+      'body is not valid UTF-8 (first bad byte at offset 6)',
+    );
   });
 
   it('rejects bodies that are not JSON objects or arrays, saying what they are', () => {
     expect(decodeMessage('').rejections).toEqual([{ reason: 'body is empty' }]);
-    expect(decodeMessage('42').rejections).toEqual([{ reason: 'body is a number, not a JSON object or array' }]);
+    expect(decodeMessage('42').rejections).toEqual([
+      { reason: 'body is a number, not a JSON object or array' },
+    ]);
     expect(decodeMessage(null).rejections).toEqual([{ reason: 'body is null, not a JSON object or array' }]);
     expect(decodeMessage('{"a":').rejections[0]!.reason).toMatch(/^body is not valid JSON: /);
   });
@@ -59,7 +76,9 @@ describe('decodeMessage', () => {
 
   it('rejects an empty envelope rather than swallowing it', () => {
     expect(decodeMessage('[]').rejections).toEqual([{ reason: 'envelope holds no events (empty array)' }]);
-    expect(decodeMessage({ records: [] }).rejections).toEqual([{ reason: 'envelope holds no events (empty "records")' }]);
+    expect(decodeMessage({ records: [] }).rejections).toEqual([
+      { reason: 'envelope holds no events (empty "records")' },
+    ]);
   });
 
   it('rejects only the bad elements of an envelope and keeps the good ones', () => {
@@ -74,7 +93,9 @@ describe('decodeMessage', () => {
 
   it(`rejects events nested deeper than ${MAX_NESTING_DEPTH} levels`, () => {
     const deep = `{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
-    expect(decodeMessage(deep).rejections).toEqual([{ reason: `event nests deeper than ${MAX_NESTING_DEPTH} levels` }]);
+    expect(decodeMessage(deep).rejections).toEqual([
+      { reason: `event nests deeper than ${MAX_NESTING_DEPTH} levels` },
+    ]);
     const atLimit = `{"a":${'['.repeat(MAX_NESTING_DEPTH - 1)}${']'.repeat(MAX_NESTING_DEPTH - 1)}}`;
     expect(decodeMessage(atLimit).events).toHaveLength(1);
   });
@@ -106,9 +127,11 @@ describe('EventKey', () => {
   it('is the same when the same message is delivered again, whatever form the body takes', () => {
     const enqueued = '2026-01-01T00:00:00Z';
     expect(keys(enqueued)).toEqual(keys(enqueued));
-    expect(normalizeMessage(JSON.parse(body), { enqueuedTimeUtc: enqueued }).events.map((e) => e.identity.EventKey)).toEqual(
-      keys(enqueued),
-    );
+    expect(
+      normalizeMessage(JSON.parse(body), { enqueuedTimeUtc: enqueued }).events.map(
+        (e) => e.identity.EventKey,
+      ),
+    ).toEqual(keys(enqueued));
   });
 
   it('differs between events, and between exports of the same item at different times', () => {

@@ -5,12 +5,16 @@ import { jsonBytes } from '../../lib/fit/measure';
 import { reassemble } from '../../lib/fit/reassemble';
 import type { JsonObject } from '../../lib/records/json';
 import { normalizeEvent } from '../../lib/records/normalize';
-import type { LogsRow } from '../../lib/records/row';
+import { rowJson, type LogsRow } from '../../lib/records/row';
 import { alertWithEntities } from '../helpers/events';
 import { sample } from '../helpers/samples';
 
 const LIMIT = 32_768;
-const split: FitOptions = { limit: LIMIT, strategy: 'split', archiveBlob: 'alert/y=2026/m=11/d=24/h=10/batch.ndjson.gz' };
+const split: FitOptions = {
+  limit: LIMIT,
+  strategy: 'split',
+  archiveBlob: 'alert/y=2026/m=11/d=24/h=10/batch.ndjson.gz',
+};
 const trim: FitOptions = { ...split, strategy: 'trim' };
 
 function fit(event: JsonObject, options: FitOptions) {
@@ -24,7 +28,13 @@ describe('a row that fits', () => {
     const { outcome, rows } = fit(sample('alert-eventhub-example-1-sample-alert.json'), split);
     expect(outcome).toBe('whole');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ PartIndex: 0, PartCount: 1, PartPath: '', Trimmed: false, ArchiveBlob: '' });
+    expect(rows[0]).toMatchObject({
+      PartIndex: 0,
+      PartCount: 1,
+      PartPath: '',
+      Trimmed: false,
+      ArchiveBlob: '',
+    });
     expect(rows[0]!.OriginalBytes).toBe(jsonBytes(rows[0]));
   });
 });
@@ -41,7 +51,12 @@ describe('split', () => {
     expect(rows.map((r) => r.PartIndex)).toEqual(rows.map((_, i) => i));
     expect(new Set(rows.map((r) => r.PartCount))).toEqual(new Set([rows.length]));
     expect(new Set(rows.map((r) => JSON.stringify(identityOf(r))))).toHaveProperty('size', 1);
-    expect(rows[0]).toMatchObject({ DataType: 'Alert', RecordId: '400-entities', Severity: 'Medium', OriginalBytes: originalBytes });
+    expect(rows[0]).toMatchObject({
+      DataType: 'Alert',
+      RecordId: '400-entities',
+      Severity: 'Medium',
+      OriginalBytes: originalBytes,
+    });
     expect(rows[0]!.ArchiveBlob).toBe(split.archiveBlob);
     const back = reassemble(rows);
     expect(back).toEqual(alert);
@@ -64,7 +79,10 @@ describe('split', () => {
   it('splits a finding along its AdditionalData and falls back to cutting one long string', () => {
     const finding = sample<JsonObject>('subassessment-eventhub-example-1.json');
     const data = ((finding.Properties as JsonObject).AdditionalData as JsonObject).Data as JsonObject;
-    data.Cves = Array.from({ length: 1500 }, (_, i) => ({ Title: `CVE-2026-${10_000 + i}`, Link: `https://nvd.example/${i}` }));
+    data.Cves = Array.from({ length: 1500 }, (_, i) => ({
+      Title: `CVE-2026-${10_000 + i}`,
+      Link: `https://nvd.example/${i}`,
+    }));
     data.Evidence = 'x\u0001"\u00e9'.repeat(20_000);
     const { rows } = fit(finding, split);
     for (const row of rows) expect(jsonBytes(row)).toBeLessThanOrEqual(LIMIT);
@@ -82,8 +100,16 @@ describe('split', () => {
         displayName: 'Internet exposed VM can reach a key vault',
         riskLevel: 'High',
         graphComponent: {
-          entities: Array.from({ length: 500 }, (_, i) => ({ entityInternalId: `e${i}`, entityName: `vm-${i}`, entityType: 'virtualmachine' })),
-          connections: Array.from({ length: 500 }, (_, i) => ({ sourceEntityInternalId: `e${i}`, targetEntityInternalId: `e${i + 1}`, title: 'can authenticate as' })),
+          entities: Array.from({ length: 500 }, (_, i) => ({
+            entityInternalId: `e${i}`,
+            entityName: `vm-${i}`,
+            entityType: 'virtualmachine',
+          })),
+          connections: Array.from({ length: 500 }, (_, i) => ({
+            sourceEntityInternalId: `e${i}`,
+            targetEntityInternalId: `e${i + 1}`,
+            title: 'can authenticate as',
+          })),
           insights: [],
         },
       },
@@ -111,7 +137,9 @@ describe('split', () => {
 
   it('says which part is missing', () => {
     const { rows } = fit(alert, split);
-    expect(() => reassemble(rows.filter((r) => r.PartIndex !== 2))).toThrow(/expected part 2 of \d+, found part 3/);
+    expect(() => reassemble(rows.filter((r) => r.PartIndex !== 2))).toThrow(
+      /expected part 2 of \d+, found part 3/,
+    );
   });
 });
 
@@ -123,10 +151,21 @@ describe('trim', () => {
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(jsonBytes(row)).toBeLessThanOrEqual(LIMIT);
-    expect(row).toMatchObject({ Trimmed: true, ArchiveBlob: trim.archiveBlob, OriginalBytes: originalBytes, PartCount: 1 });
+    expect(row).toMatchObject({
+      Trimmed: true,
+      ArchiveBlob: trim.archiveBlob,
+      OriginalBytes: originalBytes,
+      PartCount: 1,
+    });
     const properties = row.Properties as JsonObject;
     // Everything small survives; the 400 entities are what was cut.
-    for (const key of ['AlertDisplayName', 'SystemAlertId', 'ExtendedProperties', 'ResourceIdentifiers', 'AlertUri']) {
+    for (const key of [
+      'AlertDisplayName',
+      'SystemAlertId',
+      'ExtendedProperties',
+      'ResourceIdentifiers',
+      'AlertUri',
+    ]) {
       expect(properties[key]).toEqual(alert[key]);
     }
     const entities = properties.Entities as unknown[];
@@ -152,9 +191,24 @@ describe('limits', () => {
   });
 
   it('is a clear error when the identity columns alone leave no room', () => {
-    const event = { id: `/subscriptions/s/${'r'.repeat(3000)}`, type: 'Microsoft.Security/assessments', big: 'x'.repeat(5000) };
+    const event = {
+      id: `/subscriptions/s/${'r'.repeat(3000)}`,
+      type: 'Microsoft.Security/assessments',
+      big: 'x'.repeat(5000),
+    };
     for (const options of [split, trim]) {
-      expect(() => fit(event, { ...options, limit: 2048 })).toThrow(/identity columns of Recommendation .* take \d+ bytes/);
+      expect(() => fit(event, { ...options, limit: 2048 })).toThrow(
+        /identity columns of Recommendation .* take \d+ bytes/,
+      );
     }
+  });
+});
+
+describe('rowJson', () => {
+  it('writes exactly what JSON.stringify writes, with or without the Properties already serialised', () => {
+    const normalized = normalizeEvent(sample('alert-eventhub-example-2-k8s.json'), { index: 0 });
+    const [row] = fitRow(normalized, split).rows;
+    expect(rowJson(row!, normalized.json)).toBe(JSON.stringify(row));
+    expect(rowJson(row!)).toBe(JSON.stringify(row));
   });
 });

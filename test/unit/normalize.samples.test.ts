@@ -13,7 +13,8 @@ describe('Defender for Cloud alerts', () => {
       EventKey: expect.stringMatching(/^[0-9a-f]{32}$/),
       TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
       SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId: '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/sample-rg/providers/microsoft.compute/virtualmachines/sample-vm',
+      ResourceId:
+        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/sample-rg/providers/microsoft.compute/virtualmachines/sample-vm',
       Severity: 'Medium',
       State: 'New',
       DisplayName: '[SAMPLE ALERT] Login from a suspicious IP',
@@ -43,7 +44,8 @@ describe('Defender for Cloud alerts', () => {
       Severity: 'High',
       State: 'Active',
       SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
-      ResourceId: '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg1/providers/microsoft.compute/virtualmachines/vm1',
+      ResourceId:
+        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg1/providers/microsoft.compute/virtualmachines/vm1',
       TimeGenerated: '2020-02-23T13:47:58.0000000Z',
       Category: 'VM_EICAR',
       DisplayName: 'Azure Security Center test alert (not a threat)',
@@ -51,7 +53,9 @@ describe('Defender for Cloud alerts', () => {
   });
 
   it('dead-letters the documentation sample that is not strict JSON, saying why', () => {
-    const { events, rejections } = normalizeMessage(sampleText('alert-eventhub-example-3-docs-NOT-STRICT-JSON.txt'));
+    const { events, rejections } = normalizeMessage(
+      sampleText('alert-eventhub-example-3-docs-NOT-STRICT-JSON.txt'),
+    );
     expect(events).toEqual([]);
     expect(rejections).toHaveLength(1);
     expect(rejections[0]!.reason).toMatch(/^body is not valid JSON: .*position \d+/);
@@ -65,8 +69,15 @@ describe('Defender for Cloud alerts', () => {
   });
 
   it('takes the subscription from EffectiveSubscriptionId when the alert has no resource id', () => {
-    const { AzureResourceId: _, ResourceIdentifiers: __, ...alert } = sample('alert-eventhub-example-1-sample-alert.json');
-    const withEffective = { ...alert, ExtendedProperties: { EffectiveSubscriptionId: 'ABCDEF01-0000-0000-0000-000000000000' } };
+    const {
+      AzureResourceId: _,
+      ResourceIdentifiers: __,
+      ...alert
+    } = sample('alert-eventhub-example-1-sample-alert.json');
+    const withEffective = {
+      ...alert,
+      ExtendedProperties: { EffectiveSubscriptionId: 'ABCDEF01-0000-0000-0000-000000000000' },
+    };
     expect(only(withEffective).SubscriptionId).toBe('abcdef01-0000-0000-0000-000000000000');
   });
 });
@@ -81,7 +92,8 @@ describe('recommendations (assessments)', () => {
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf/providers/microsoft.security/assessments/7b3d4796-9400-2904-692b-4a5ede7f0a1e',
       TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
       SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId: '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf',
+      ResourceId:
+        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf',
       Severity: 'Low',
       State: 'Healthy',
       DisplayName: 'CORS should not allow every resource to access Function Apps',
@@ -118,12 +130,15 @@ describe('recommendations (assessments)', () => {
       DataType: 'Recommendation',
       State: 'NotApplicable',
       Action: '',
-      ResourceId: '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.compute/virtualmachinescalesets/vmss2',
+      ResourceId:
+        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.compute/virtualmachinescalesets/vmss2',
     });
   });
 
   it('marks a weekly snapshot', () => {
-    const snapshot = sample<Record<string, Record<string, unknown>>>('assessment-eventhub-example-2-insert.json');
+    const snapshot = sample<Record<string, Record<string, unknown>>>(
+      'assessment-eventhub-example-2-insert.json',
+    );
     snapshot.securityEventDataEnrichment!.isSnapshot = true;
     snapshot.assessmentEventDataEnrichment!.isSnapshot = true;
     expect(only(snapshot)).toMatchObject({ DataType: 'Recommendation', IsSnapshot: true, Action: 'Insert' });
@@ -143,7 +158,8 @@ describe('security findings (sub-assessments)', () => {
       Category: 'GeneralVulnerability',
       TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
       SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId: '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-sdh-3372/providers/microsoft.compute/virtualmachines/sdh-3372',
+      ResourceId:
+        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-sdh-3372/providers/microsoft.compute/virtualmachines/sdh-3372',
       Severity: 'Low',
       State: 'Unhealthy',
       DisplayName: 'Ensure DCCP is disabled',
@@ -157,7 +173,8 @@ describe('security findings (sub-assessments)', () => {
       DataType: 'SecurityFinding',
       Severity: 'High',
       Category: 'ContainerRegistryVulnerability',
-      ResourceId: '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry',
+      ResourceId:
+        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry',
       TimeGenerated: '2019-06-23T12:20:08.7644808Z',
     });
   });
@@ -177,7 +194,11 @@ describe('secure scores and regulatory compliance', () => {
 
   it('reads the overall secure score and a list of controls', () => {
     expect(identities(restBody('securescore-restapi-example-1.json'))).toMatchObject([
-      { DataType: 'SecureScore', DisplayName: 'ASC score', SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23' },
+      {
+        DataType: 'SecureScore',
+        DisplayName: 'ASC score',
+        SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
+      },
     ]);
     const controls = identities(restBody('securescorecontrols-restapi-example-1.json'));
     expect(controls).toHaveLength(12);
@@ -195,7 +216,11 @@ describe('secure scores and regulatory compliance', () => {
     });
     expect(only(sample('regulatorycompliance-eventhub-example-2.json'))).toMatchObject({ State: 'Failed' });
     const [rest] = restBody('regulatorycompliance-restapi-example-1.json');
-    expect(only(rest)).toMatchObject({ DataType: 'RegulatoryCompliance', State: 'Failed', Category: 'PCI-DSS-3.2' });
+    expect(only(rest)).toMatchObject({
+      DataType: 'RegulatoryCompliance',
+      State: 'Failed',
+      Category: 'PCI-DSS-3.2',
+    });
   });
 });
 
@@ -206,7 +231,8 @@ describe('attack paths', () => {
     type: 'Microsoft.Security/attackPaths',
     securityEventDataEnrichment: { action: 'Insert', apiVersion: '2023-12-01-preview', isSnapshot: true },
     properties: {
-      displayName: 'Internet exposed VM with high severity vulnerabilities has read permission to a storage account',
+      displayName:
+        'Internet exposed VM with high severity vulnerabilities has read permission to a storage account',
       riskLevel: 'Critical',
       riskCategories: ['Data exposure'],
       graphComponent: { insights: [], entities: [], connections: [] },
@@ -255,7 +281,12 @@ describe('Defender XDR streaming events', () => {
           tenantId: '40431729-d276-4582-abb4-01e21c8b58fe',
           operationName: 'Publish',
           category: 'AdvancedHunting-AlertInfo',
-          properties: { AlertId: 'da637, 1', Title: 'Suspicious PowerShell', Severity: 'high', Timestamp: '2024-12-04T13:39:00Z' },
+          properties: {
+            AlertId: 'da637, 1',
+            Title: 'Suspicious PowerShell',
+            Severity: 'high',
+            Timestamp: '2024-12-04T13:39:00Z',
+          },
         },
       ],
     };
@@ -268,11 +299,17 @@ describe('Defender XDR streaming events', () => {
   });
 
   it('dead-letters a record whose properties are not an object, naming the field', () => {
-    const record = { category: 'AdvancedHunting-DeviceEvents', properties: 'oops', time: '2024-01-01T00:00:00Z' };
+    const record = {
+      category: 'AdvancedHunting-DeviceEvents',
+      properties: 'oops',
+      time: '2024-01-01T00:00:00Z',
+    };
     const good = sample('mde-streaming-record-deviceinfo-example-1.json');
     const { events, rejections } = normalizeMessage({ records: [record, good] });
     expect(events.map((e) => e.identity.Category)).toEqual(['DeviceInfo']);
-    expect(rejections).toEqual([{ index: 0, element: record, reason: 'XdrEvent properties: expected object, received string' }]);
+    expect(rejections).toEqual([
+      { index: 0, element: record, reason: 'XdrEvent properties: expected object, received string' },
+    ]);
   });
 });
 

@@ -75,7 +75,8 @@ function fromResourceIdentifiers(identifiers: ResourceIdentifier[] | undefined) 
 export function flatAlertIdentity(event: JsonObject): TypeIdentity {
   const alert = parseEvent(flatAlert, event, 'Alert');
   const identifiers = fromResourceIdentifiers(alert.ResourceIdentifiers);
-  const resourceId = alert.AzureResourceId ?? alert.ExtendedProperties?.EffectiveAzureResourceId ?? identifiers.resourceId;
+  const resourceId =
+    alert.AzureResourceId ?? alert.ExtendedProperties?.EffectiveAzureResourceId ?? identifiers.resourceId;
   return {
     eventTime: isoTime(alert.TimeGenerated) ?? isoTime(alert.StartTimeUtc),
     Category: text(alert.AlertType),

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../../errors';
-import { armId, ciObject, optional, optionalText, parseEvent, severity, subscriptionOf, text } from '../fields';
+import {
+  armId,
+  ciObject,
+  optional,
+  optionalText,
+  parseEvent,
+  severity,
+  subscriptionOf,
+  text,
+} from '../fields';
 import type { JsonObject } from '../json';
 import type { TypeIdentity } from '../row';
 import { enrichmentFields, enrichmentOf } from './enrichment';

@@ -39,7 +39,8 @@ const recommendation = ciObject({
 export function recommendationIdentity(event: JsonObject): TypeIdentity {
   const r = parseEvent(recommendation, event, 'Recommendation');
   const p = r.properties;
-  const resourceId = armId(p?.resourceDetails?.id ?? p?.resourceDetails?.ResourceId) || parentResourceId(r.id);
+  const resourceId =
+    armId(p?.resourceDetails?.id ?? p?.resourceDetails?.ResourceId) || parentResourceId(r.id);
   return {
     Category: text(p?.metadata?.categories?.join(',')),
     RecordId: armId(r.id),

@@ -1,4 +1,13 @@
-import { armId, ciObject, optional, optionalText, parseEvent, requiredText, subscriptionOf, text } from '../fields';
+import {
+  armId,
+  ciObject,
+  optional,
+  optionalText,
+  parseEvent,
+  requiredText,
+  subscriptionOf,
+  text,
+} from '../fields';
 import type { JsonObject } from '../json';
 import type { TypeIdentity } from '../row';
 import { enrichmentFields, enrichmentOf } from './enrichment';

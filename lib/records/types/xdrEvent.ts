@@ -42,7 +42,9 @@ export function xdrEventIdentity(event: JsonObject): TypeIdentity {
   // Advanced hunting has no global event id: alerts and mail have their own; device events are unique
   // per device and ReportId. Without any of these the row falls back to the EventKey.
   const recordId =
-    p.AlertId ?? p.NetworkMessageId ?? (p.ReportId === undefined ? undefined : [p.DeviceId, p.ReportId].filter(Boolean).join(':'));
+    p.AlertId ??
+    p.NetworkMessageId ??
+    (p.ReportId === undefined ? undefined : [p.DeviceId, p.ReportId].filter(Boolean).join(':'));
   return {
     // `properties.Timestamp` is when it happened; `time` is when Defender received it.
     eventTime: isoTime(p.Timestamp) ?? isoTime(x.time),

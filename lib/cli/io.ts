@@ -1,0 +1,47 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** The streams and environment a command runs against: process.* in the bin, in-memory streams in tests. */
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** 0 done; 1 ran, but something was dead-lettered or could not be put back; 2 usage or configuration error. */
+export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
+
+/** Writes text, waiting when the stream asks us to slow down (stdout piped into a slower reader). */
+export async function write(stream: Writable, text: string): Promise<void> {
+  if (!stream.write(text)) {
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        stream.off('error', fail);
+        resolve();
+      };
+      const fail = (error: Error) => {
+        stream.off('drain', done);
+        reject(error);
+      };
+      stream.once('drain', done);
+      stream.once('error', fail);
+    });
+  }
+}
+
+/** Collects output lines and writes them in chunks of about a megabyte: one write per line is slow. */
+export class ChunkedWriter {
+  private pending = '';
+  constructor(private readonly stream: Writable) {}
+
+  async line(text: string): Promise<void> {
+    this.pending += `${text}\n`;
+    if (this.pending.length >= 1 << 20) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const text = this.pending;
+    this.pending = '';
+    if (text) await write(this.stream, text);
+  }
+}
