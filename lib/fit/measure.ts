@@ -22,11 +22,10 @@ function escapedBytes(code: number, next: number): number {
 }
 
 /**
- * Cuts `text` into consecutive pieces whose JSON string bodies (without the quotes) take at most
- * `maxBytes` each, never between the halves of a surrogate pair. Needs maxBytes >= 6 to make progress.
+ * Walks `text` once, cutting it into consecutive pieces whose JSON string bodies (without the quotes) take
+ * at most `maxBytes` each, never between the halves of a surrogate pair; stops after `maxPieces`.
  */
-export function cutString(text: string, maxBytes: number): string[] {
-  if (maxBytes < 6) throw new RangeError(`cannot cut a string into pieces of ${maxBytes} bytes`);
+function cut(text: string, maxBytes: number, maxPieces: number): string[] {
   const pieces: string[] = [];
   let start = 0;
   let used = 0;
@@ -35,30 +34,26 @@ export function cutString(text: string, maxBytes: number): string[] {
     const code = text.charCodeAt(i);
     const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
     const bytes = escapedBytes(code, next);
-    const width = isHighSurrogate(code) && isLowSurrogate(next) ? 2 : 1;
     if (used + bytes > maxBytes) {
       pieces.push(text.slice(start, i));
+      if (pieces.length === maxPieces) return pieces;
       start = i;
       used = 0;
     }
     used += bytes;
-    i += width;
+    i += isHighSurrogate(code) && isLowSurrogate(next) ? 2 : 1;
   }
-  if (start < text.length || pieces.length === 0) pieces.push(text.slice(start));
+  pieces.push(text.slice(start));
   return pieces;
 }
 
-/** The longest prefix of `text` whose JSON string body takes at most `maxBytes` (pairs kept whole). */
+/** Cuts `text` into pieces of at most `maxBytes` each (see cut); needs maxBytes >= 6 to make progress. */
+export function cutString(text: string, maxBytes: number): string[] {
+  if (maxBytes < 6) throw new RangeError(`cannot cut a string into pieces of ${maxBytes} bytes`);
+  return cut(text, maxBytes, Infinity);
+}
+
+/** The longest prefix of `text` whose JSON string body takes at most `maxBytes`. */
 export function prefixWithin(text: string, maxBytes: number): string {
-  let used = 0;
-  let i = 0;
-  while (i < text.length) {
-    const code = text.charCodeAt(i);
-    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-    const bytes = escapedBytes(code, next);
-    if (used + bytes > maxBytes) break;
-    used += bytes;
-    i += isHighSurrogate(code) && isLowSurrogate(next) ? 2 : 1;
-  }
-  return text.slice(0, i);
+  return cut(text, maxBytes, 1)[0]!;
 }
