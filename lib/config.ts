@@ -1,34 +1,115 @@
 import { z } from 'zod';
+import { storageConnection, type StorageConnection } from './azure/connections';
 import { ConfigError } from './errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from './fit/fit';
+import { DEFAULT_ROUTES, DEFAULT_STREAM, routesSchema } from './routing/rules';
 
 /** An app setting that is unset or blank takes its default. */
 const setting = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
 
+const json = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not valid JSON: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  }, schema);
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+const count = (fallback: number) => setting(z.coerce.number().int().min(1).default(fallback));
+
 /**
  * Every setting the app reads, as one schema over the environment (app settings are environment
- * variables). Add a setting here, to local.settings.sample.json and to the README's table together.
+ * variables). Add a setting here, to local.settings.sample.json, to the README's table and to the Bicep
+ * together. Storage and Event Hubs connections follow the Functions conventions and are read by
+ * lib/azure/connections.ts and by the host.
  */
 const schema = z.object({
+  DEFENDER_CLOUD_EVENTHUB: setting(z.string().optional()),
+  DEFENDER_XDR_EVENTHUB: setting(z.string().optional()),
+  EVENTHUB_CONSUMER_GROUP: setting(z.string().default('$Default')),
+  LOGS_INGESTION_ENDPOINT: setting(httpsUrl.optional()),
+  LOGS_DCR_IMMUTABLE_ID: setting(
+    z
+      .string()
+      .regex(/^dcr-[0-9a-f]{32}$/i, 'must look like dcr-<32 hex digits>')
+      .optional(),
+  ),
+  LOGS_STREAM_NAME: setting(
+    z
+      .string()
+      .regex(/^Custom-[A-Za-z0-9_]{1,100}$/, 'must be Custom-<Name>')
+      .default(DEFAULT_STREAM),
+  ),
+  ARCHIVE_CONTAINER: setting(z.string().default('defender-archive')),
+  PARKED_CONTAINER: setting(z.string().default('defender-parked')),
+  DEADLETTER_CONTAINER: setting(z.string().default('defender-deadletter')),
   RECORD_SIZE_LIMIT_BYTES: setting(
     z.coerce.number().int().min(MIN_RECORD_LIMIT).max(MAX_RECORD_LIMIT).default(32_768),
   ),
   OVERSIZE_STRATEGY: setting(z.enum(OVERSIZE_STRATEGIES).default('split')),
+  ROUTES: setting(json(routesSchema).default(DEFAULT_ROUTES)),
+  REDRIVE_SCHEDULE: setting(z.string().default('0 */5 * * * *')),
+  REDRIVE_MAX_ATTEMPTS: count(10),
+  REDRIVE_MAX_AGE_HOURS: count(72),
+  LOCAL_DEV_BEARER_TOKEN: setting(z.string().optional()),
 });
 
-export type Config = z.output<typeof schema>;
+const containerName = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+type Settings = z.output<typeof schema>;
+
+export type Config = Settings & {
+  /** Where the archive, parked and dead-letter containers live (ARCHIVE_STORAGE). */
+  archiveStorage?: StorageConnection;
+  /** Where the heartbeat (and later the coverage state) tables live (STATE_STORAGE). */
+  stateStorage?: StorageConnection;
+};
+
+export interface LoadOptions {
+  /**
+   * Check what delivering events needs: the logs settings when ROUTES sends to logs, and the storage
+   * connections. Off for commands that only transform (normalize).
+   */
+  delivery?: boolean;
+}
 
 /**
  * Reads and validates the settings. Every problem is reported at once, each naming its setting; values are
  * never echoed, since some settings are secrets.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message.replace(/^Invalid input: /, '')}`,
-    ),
-  );
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map(
+        (issue) => `${issue.path.join('.')}: ${issue.message.replace(/^Invalid input: /, '')}`,
+      ),
+    );
+  }
+  const config: Config = result.data;
+  const problems: string[] = [];
+  for (const name of ['ARCHIVE_CONTAINER', 'PARKED_CONTAINER', 'DEADLETTER_CONTAINER'] as const) {
+    if (!containerName.test(config[name])) problems.push(`${name}: is not a valid blob container name`);
+  }
+  if (options.delivery !== false) {
+    if (config.ROUTES.some((rule) => rule.to.some((d) => d.startsWith('logs')))) {
+      for (const name of ['LOGS_INGESTION_ENDPOINT', 'LOGS_DCR_IMMUTABLE_ID'] as const) {
+        if (config[name] === undefined)
+          problems.push(`${name}: is required because ROUTES sends events to logs`);
+      }
+    }
+    const archive = storageConnection(env, 'ARCHIVE_STORAGE', 'blob');
+    const state = storageConnection(env, 'STATE_STORAGE', 'table');
+    if ('problem' in archive) problems.push(archive.problem);
+    else config.archiveStorage = archive;
+    if ('problem' in state) problems.push(state.problem);
+    else config.stateStorage = state;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

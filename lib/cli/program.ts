@@ -56,7 +56,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         files: string[],
         options: { strategy?: 'split' | 'trim'; limit?: number; enqueuedTime?: string },
       ) => {
-        const defaults = normalizeDefaults(loadConfig(io.env));
+        const defaults = normalizeDefaults(loadConfig(io.env, { delivery: false }));
         exitCode = await normalizeCommand(
           files,
           {

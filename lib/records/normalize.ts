@@ -36,6 +36,8 @@ export interface EventContext {
 }
 
 export interface NormalizedEvent {
+  /** Position of the event in its message. */
+  index: number;
   identity: RowIdentity;
   event: JsonObject;
   /** The event as JSON.stringify writes it: hashed for the EventKey and measured for the record limit. */
@@ -64,7 +66,7 @@ export function normalizeEvent(event: JsonObject, context: EventContext): Normal
     Action: columns.Action,
     IsSnapshot: columns.IsSnapshot,
   };
-  return { identity, event, json };
+  return { index: context.index, identity, event, json };
 }
 
 export interface MessageContext {

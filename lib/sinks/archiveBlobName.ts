@@ -1,23 +1,23 @@
 import type { DataType } from '../records/row';
+import { datePath, pathSegment } from './blobs';
 
-export interface ArchiveBatch {
+/** The Event Hub batch a set of rows or blobs came from. */
+export interface BatchOrigin {
   /** Which Event Hub (or input) the batch came from. */
   source: string;
   partitionId: string;
   firstSequenceNumber: number;
   lastSequenceNumber: number;
+}
+
+export interface ArchiveBatch extends BatchOrigin {
   /** When the batch's first message was enqueued: it chooses the hourly partition. */
   enqueuedTimeUtc: string;
 }
 
-/** Names from configuration or metadata, made safe for a blob path: nothing but [a-z0-9._-]. */
-function segment(value: string): string {
-  return (
-    value
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, '_')
-      .slice(0, 64) || '_'
-  );
+/** `<source>-p<partition>-<first>-<last>`: the part of a blob name that identifies the batch. */
+export function batchLabel(origin: BatchOrigin): string {
+  return `${pathSegment(origin.source)}-p${pathSegment(origin.partitionId)}-${origin.firstSequenceNumber}-${origin.lastSequenceNumber}`;
 }
 
 /**
@@ -28,13 +28,5 @@ function segment(value: string): string {
 export function archiveBlobName(dataType: DataType, batch: ArchiveBatch): string {
   const at = new Date(batch.enqueuedTimeUtc);
   const time = Number.isNaN(at.getTime()) ? new Date(0) : at;
-  const two = (n: number) => String(n).padStart(2, '0');
-  return [
-    segment(dataType),
-    `y=${time.getUTCFullYear()}`,
-    `m=${two(time.getUTCMonth() + 1)}`,
-    `d=${two(time.getUTCDate())}`,
-    `h=${two(time.getUTCHours())}`,
-    `${segment(batch.source)}-p${segment(batch.partitionId)}-${batch.firstSequenceNumber}-${batch.lastSequenceNumber}.ndjson.gz`,
-  ].join('/');
+  return `${pathSegment(dataType)}/${datePath(time, true)}/${batchLabel(batch)}.ndjson.gz`;
 }
