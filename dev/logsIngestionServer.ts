@@ -37,6 +37,8 @@ export interface LogsIngestionStandIn {
   token: string;
   /** Records ingested so far, per stream. */
   accepted(stream?: string): Array<Record<string, unknown>>;
+  /** How many records were ingested, kept or not. */
+  acceptedCount(): number;
   requests: IngestionRequest[];
   inject(fault: Fault): void;
   clearFaults(): void;
@@ -47,6 +49,8 @@ export interface LogsIngestionStandIn {
 export interface StandInOptions {
   cert: string;
   key: string;
+  /** Keep accepted records (default); off for volume runs, which only count them. */
+  keep?: boolean;
   ruleId?: string;
   streams?: string[];
   token?: string;
@@ -94,11 +98,19 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
   const streams = new Set(options.streams ?? ['Custom-DefenderExport']);
   const token = options.token ?? randomUUID();
   const accepted = new Map<string, Array<Record<string, unknown>>>();
+  let acceptedCount = 0;
   const requests: IngestionRequest[] = [];
   let faults: Array<Fault & { left: number }> = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
+    if (url.pathname === '/_standin/stats' && req.method === 'GET') {
+      // Not part of the service's API: lets a process that started the stand-in elsewhere read its counts.
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ accepted: acceptedCount, requests: requests.length }));
+      return;
+    }
     const match = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/.exec(url.pathname);
     if (!match) return reply(res, 404, 'NotFound', `no such path: ${url.pathname}`);
     if (req.method !== 'POST') return reply(res, 405, 'MethodNotAllowed', 'use POST');
@@ -166,9 +178,12 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
         headers,
       );
     }
-    const list = accepted.get(streamName) ?? [];
-    for (const row of rows) list.push(row);
-    accepted.set(streamName, list);
+    acceptedCount += rows.length;
+    if (options.keep !== false) {
+      const list = accepted.get(streamName) ?? [];
+      for (const row of rows) list.push(row);
+      accepted.set(streamName, list);
+    }
     log(204);
     return reply(res, 204);
   };
@@ -184,6 +199,7 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
     ruleId,
     token,
     accepted: (stream) => (stream ? (accepted.get(stream) ?? []) : [...accepted.values()].flat()),
+    acceptedCount: () => acceptedCount,
     requests,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     clearFaults: () => {
@@ -191,6 +207,7 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
     },
     reset: () => {
       faults = [];
+      acceptedCount = 0;
       accepted.clear();
       requests.length = 0;
     },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { storageConnection, type StorageConnection } from './azure/connections';
 import { ConfigError } from './errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from './fit/fit';
-import { DEFAULT_ROUTES, DEFAULT_STREAM, routesSchema } from './routing/rules';
+import { DEFAULT_ROUTES, DEFAULT_STREAM, validateRoutes, type Rule } from './routing/rules';
 
 /** An app setting that is unset or blank takes its default. */
 const setting = <T extends z.ZodType>(schema: T) =>
@@ -52,7 +52,7 @@ const schema = z.object({
     z.coerce.number().int().min(MIN_RECORD_LIMIT).max(MAX_RECORD_LIMIT).default(32_768),
   ),
   OVERSIZE_STRATEGY: setting(z.enum(OVERSIZE_STRATEGIES).default('split')),
-  ROUTES: setting(json(routesSchema).default(DEFAULT_ROUTES)),
+  ROUTES: setting(json(z.unknown())),
   REDRIVE_SCHEDULE: setting(z.string().default('0 */5 * * * *')),
   REDRIVE_MAX_ATTEMPTS: count(10),
   REDRIVE_MAX_AGE_HOURS: count(72),
@@ -63,7 +63,8 @@ const containerName = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 type Settings = z.output<typeof schema>;
 
-export type Config = Settings & {
+export type Config = Omit<Settings, 'ROUTES'> & {
+  ROUTES: Rule[];
   /** Where the archive, parked and dead-letter containers live (ARCHIVE_STORAGE). */
   archiveStorage?: StorageConnection;
   /** Where the heartbeat (and later the coverage state) tables live (STATE_STORAGE). */
@@ -78,38 +79,45 @@ export interface LoadOptions {
   delivery?: boolean;
 }
 
+const issueText = (path: PropertyKey[], message: string) =>
+  `${path.join('.')}: ${message.replace(/^Invalid input: /, '')}`;
+
 /**
  * Reads and validates the settings. Every problem is reported at once, each naming its setting; values are
  * never echoed, since some settings are secrets.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map(
-        (issue) => `${issue.path.join('.')}: ${issue.message.replace(/^Invalid input: /, '')}`,
-      ),
-    );
-  }
-  const config: Config = result.data;
   const problems: string[] = [];
+  const result = schema.safeParse(env);
+  for (const issue of result.error?.issues ?? []) problems.push(issueText(issue.path, issue.message));
+
+  const rawRoutes = result.success ? result.data.ROUTES : undefined;
+  const routes =
+    rawRoutes === undefined ? { rules: DEFAULT_ROUTES, problems: [] } : validateRoutes(rawRoutes);
+  for (const problem of routes.problems)
+    problems.push(`ROUTES${problem.startsWith('must') ? ': ' : '.'}${problem}`);
+
   for (const name of ['ARCHIVE_CONTAINER', 'PARKED_CONTAINER', 'DEADLETTER_CONTAINER'] as const) {
-    if (!containerName.test(config[name])) problems.push(`${name}: is not a valid blob container name`);
+    const value = env[name]?.trim();
+    if (value && !containerName.test(value)) problems.push(`${name}: is not a valid blob container name`);
   }
+
+  const storage: Pick<Config, 'archiveStorage' | 'stateStorage'> = {};
   if (options.delivery !== false) {
-    if (config.ROUTES.some((rule) => rule.to.some((d) => d.startsWith('logs')))) {
+    const rules = routes.rules ?? DEFAULT_ROUTES;
+    if (rules.some((rule) => rule.to.some((d) => d.startsWith('logs')))) {
       for (const name of ['LOGS_INGESTION_ENDPOINT', 'LOGS_DCR_IMMUTABLE_ID'] as const) {
-        if (config[name] === undefined)
-          problems.push(`${name}: is required because ROUTES sends events to logs`);
+        if (!env[name]?.trim()) problems.push(`${name}: is required because ROUTES sends events to logs`);
       }
     }
     const archive = storageConnection(env, 'ARCHIVE_STORAGE', 'blob');
     const state = storageConnection(env, 'STATE_STORAGE', 'table');
     if ('problem' in archive) problems.push(archive.problem);
-    else config.archiveStorage = archive;
+    else storage.archiveStorage = archive;
     if ('problem' in state) problems.push(state.problem);
-    else config.stateStorage = state;
+    else storage.stateStorage = state;
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+
+  if (problems.length > 0 || !result.success || !routes.rules) throw new ConfigError(problems);
+  return { ...result.data, ROUTES: routes.rules, ...storage };
 }

@@ -9,19 +9,13 @@ export interface Body {
   where: string;
 }
 
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** How a pretty-printed JSON document begins: a line holding only its opening bracket. */
+const OPENS_DOCUMENT = /^\s*[[{]\s*$/;
 
 /**
- * Reads bodies from a file or stdin: NDJSON (one body per line) when the first non-blank line is JSON on its
- * own, otherwise the whole input is one JSON document (a pretty-printed file). Lines are streamed, so an
- * NDJSON input of any size is never held in memory at once.
+ * Reads bodies from a file or stdin. When the first non-blank line holds only `{` or `[`, the whole input
+ * is one JSON document (a pretty-printed file); otherwise it is NDJSON, one body per line, so one broken
+ * line is one dead letter and its neighbours still go through. NDJSON is streamed, never held whole.
  */
 export async function* readBodies(input: Readable, name: string): AsyncGenerator<Body> {
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -37,7 +31,7 @@ export async function* readBodies(input: Readable, name: string): AsyncGenerator
     }
     if (mode === 'undecided') {
       if (line.trim() === '') continue;
-      if (!parses(line)) {
+      if (OPENS_DOCUMENT.test(line)) {
         mode = 'document';
         document.push(line);
         continue;

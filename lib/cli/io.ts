@@ -8,8 +8,11 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-/** 0 done; 1 ran, but something was dead-lettered or could not be put back; 2 usage or configuration error. */
-export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
+/**
+ * 0 done; 1 ran, but something was dead-lettered, parked or could not be put back; 2 usage or configuration
+ * error; 70 the ledger does not add up or another internal error (a bug).
+ */
+export const EXIT = { ok: 0, someFailed: 1, usage: 2, internal: 70 } as const;
 
 /** Writes text, waiting when the stream asks us to slow down (stdout piped into a slower reader). */
 export async function write(stream: Writable, text: string): Promise<void> {

@@ -4,12 +4,15 @@ import { fitRow, type OversizeStrategy } from '../fit/fit';
 import { normalizeMessage } from '../records/normalize';
 import { rowJson } from '../records/row';
 import { archiveBlobName, type ArchiveBatch } from '../sinks/archiveBlobName';
+import { batches, type BatchingOptions, type ReplayMessage } from './batches';
 import { readAll } from './input';
 import { ChunkedWriter, EXIT, write, type Io } from './io';
 
-export interface NormalizeOptions {
+export interface NormalizeOptions extends BatchingOptions {
   strategy: OversizeStrategy;
   limit: number;
+  /** The Event Hub name the input stands for, as in replay. */
+  source: string;
   /** Treated as the time Event Hubs enqueued the input; it picks the archive partition ArchiveBlob names. */
   enqueuedTime: string;
 }
@@ -19,8 +22,8 @@ const REASONS_SHOWN = 20;
 
 /**
  * `defender-export normalize`: message bodies in, fitted logs rows out as NDJSON, a summary on stderr.
- * ArchiveBlob in split and trimmed rows names the blob `replay` would archive the original in, with the
- * input as source `cli`, partition 0 and each body's position as its sequence number.
+ * ArchiveBlob in split and trimmed rows names the blob `replay` would archive the original in, given the
+ * same source, enqueued time and batching.
  */
 export async function normalizeCommand(
   files: readonly string[],
@@ -29,23 +32,16 @@ export async function normalizeCommand(
 ): Promise<number> {
   const counts = { messages: 0, events: 0, rows: 0, split: 0, parts: 0, trimmed: 0, deadLettered: 0 };
   const reasons: string[] = [];
+  const out = new ChunkedWriter(io.stdout);
   const deadLetter = (where: string, reason: string) => {
     counts.deadLettered++;
     if (reasons.length < REASONS_SHOWN) reasons.push(`${where}: ${reason}`);
   };
 
-  const out = new ChunkedWriter(io.stdout);
-  for await (const body of readAll(files, io.stdin)) {
-    const sequenceNumber = counts.messages++;
-    const batch: ArchiveBatch = {
-      source: 'cli',
-      partitionId: '0',
-      firstSequenceNumber: sequenceNumber,
-      lastSequenceNumber: sequenceNumber,
-      enqueuedTimeUtc: options.enqueuedTime,
-    };
-    const { events, rejections } = normalizeMessage(body.text, { enqueuedTimeUtc: options.enqueuedTime });
-    for (const rejection of rejections) deadLetter(body.where, rejection.reason);
+  const normalizeOne = async (message: ReplayMessage, batch: ArchiveBatch) => {
+    counts.messages++;
+    const { events, rejections } = normalizeMessage(message.body, { enqueuedTimeUtc: options.enqueuedTime });
+    for (const rejection of rejections) deadLetter(message.where, rejection.reason);
     for (const event of events) {
       counts.events++;
       try {
@@ -59,14 +55,26 @@ export async function normalizeCommand(
           counts.parts += fitted.rows.length;
         }
         if (fitted.outcome === 'trimmed') counts.trimmed++;
-        for (const row of fitted.rows)
+        for (const row of fitted.rows) {
           await out.line(rowJson(row, row.Properties === event.event ? event.json : undefined));
+        }
         counts.rows += fitted.rows.length;
       } catch (error) {
         if (!(error instanceof FitError)) throw error;
-        deadLetter(body.where, error.message);
+        deadLetter(message.where, error.message);
       }
     }
+  };
+
+  for await (const { partitionId, messages } of batches(readAll(files, io.stdin), options)) {
+    const batch: ArchiveBatch = {
+      source: options.source,
+      partitionId,
+      firstSequenceNumber: messages[0]!.sequenceNumber,
+      lastSequenceNumber: messages[messages.length - 1]!.sequenceNumber,
+      enqueuedTimeUtc: options.enqueuedTime,
+    };
+    for (const message of messages) await normalizeOne(message, batch);
   }
   await out.flush();
 

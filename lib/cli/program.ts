@@ -1,10 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config';
+import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from '../fit/fit';
 import { EXIT, type Io } from './io';
 import { normalizeCommand, normalizeDefaults } from './normalizeCommand';
 import { reassembleCommand } from './reassembleCommand';
+import { replayCommand } from './replayCommand';
 
 function byteLimit(value: string): number {
   const limit = Number(value);
@@ -16,10 +18,45 @@ function byteLimit(value: string): number {
   return limit;
 }
 
+function positive(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new InvalidArgumentError('must be a whole number, 1 or more');
+  return number;
+}
+
 function isoTime(value: string): string {
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('must be an ISO 8601 time');
   return time.toISOString();
+}
+
+interface BatchFlags {
+  source?: string;
+  enqueuedTime?: string;
+  batchSize: number;
+  partitions: number;
+}
+
+/** Options normalize and replay share: the batches they cut the input into, as the trigger would. */
+function withBatching(command: Command): Command {
+  return command
+    .option(
+      '--source <hub>',
+      'the Event Hub name the input stands for; it names archive blobs (default: cli)',
+    )
+    .option('--enqueued-time <time>', 'treat the input as enqueued at this time (default: now)', isoTime)
+    .option('--batch-size <n>', 'messages per batch, as maxEventBatchSize', positive, 100)
+    .option('--partitions <n>', 'partitions to deal batches to (replay runs them side by side)', positive, 1);
+}
+
+function batching(flags: BatchFlags) {
+  return {
+    source: flags.source ?? 'cli',
+    enqueuedTime: flags.enqueuedTime ?? new Date().toISOString(),
+    batchSize: flags.batchSize,
+    partitions: flags.partitions,
+  };
 }
 
 /** Runs the `defender-export` command line against `io`; resolves to the exit code. */
@@ -33,41 +70,36 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       writeErr: (text) => io.stderr.write(text),
     });
 
-  program
-    .command('normalize')
-    .description(
-      'Event Hub message bodies in (NDJSON or JSON files, or stdin), fitted logs rows out as NDJSON',
-    )
-    .argument('[files...]', 'input files; none or - reads stdin')
-    .addOption(
-      new Option(
-        '--strategy <strategy>',
-        'oversize strategy (default: OVERSIZE_STRATEGY, else split)',
-      ).choices(OVERSIZE_STRATEGIES),
-    )
-    .option(
-      '--limit <bytes>',
-      'record limit in bytes (default: RECORD_SIZE_LIMIT_BYTES, else 32768)',
-      byteLimit,
-    )
-    .option('--enqueued-time <time>', 'the time to treat the input as enqueued (default: now)', isoTime)
-    .action(
-      async (
-        files: string[],
-        options: { strategy?: 'split' | 'trim'; limit?: number; enqueuedTime?: string },
-      ) => {
-        const defaults = normalizeDefaults(loadConfig(io.env, { delivery: false }));
-        exitCode = await normalizeCommand(
-          files,
-          {
-            strategy: options.strategy ?? defaults.strategy,
-            limit: options.limit ?? defaults.limit,
-            enqueuedTime: options.enqueuedTime ?? new Date().toISOString(),
-          },
-          io,
-        );
+  withBatching(
+    program
+      .command('normalize')
+      .description(
+        'Event Hub message bodies in (NDJSON or JSON files, or stdin), fitted logs rows out as NDJSON',
+      )
+      .argument('[files...]', 'input files; none or - reads stdin')
+      .addOption(
+        new Option(
+          '--strategy <strategy>',
+          'oversize strategy (default: OVERSIZE_STRATEGY, else split)',
+        ).choices(OVERSIZE_STRATEGIES),
+      )
+      .option(
+        '--limit <bytes>',
+        'record limit in bytes (default: RECORD_SIZE_LIMIT_BYTES, else 32768)',
+        byteLimit,
+      ),
+  ).action(async (files: string[], flags: BatchFlags & { strategy?: 'split' | 'trim'; limit?: number }) => {
+    const defaults = normalizeDefaults(loadConfig(io.env, { delivery: false }));
+    exitCode = await normalizeCommand(
+      files,
+      {
+        strategy: flags.strategy ?? defaults.strategy,
+        limit: flags.limit ?? defaults.limit,
+        ...batching(flags),
       },
+      io,
     );
+  });
 
   program
     .command('reassemble')
@@ -78,6 +110,20 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .action(async (files: string[]) => {
       exitCode = await reassembleCommand(files, io);
     });
+
+  withBatching(
+    program
+      .command('replay')
+      .description(
+        'run files through the Event Hub function against the configured sinks (settings from the environment)',
+      )
+      .argument('[files...]', 'input files; none or - reads stdin')
+      .option('--json', 'print the ledger as JSON on the last line of stdout'),
+  ).action(async (files: string[], flags: BatchFlags & { json?: boolean }) => {
+    const config = loadConfig(io.env);
+    const deps = await buildDependencies(config, io.env);
+    exitCode = await replayCommand(files, { ...batching(flags), json: flags.json === true }, io, deps);
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -25,11 +25,26 @@ export function heartbeatRowKey(dataType: DataType, snapshot: boolean): string {
   return `${dataType}-${snapshot ? 'snapshot' : 'streaming'}`;
 }
 
+/**
+ * Coverage measures silence in hours and days; a worker refreshes a key it has already written at most this
+ * often, which turns one write per key per batch into one per key per interval.
+ */
+export const HEARTBEAT_REFRESH_MS = 5 * 60_000;
+
 /** Last time data was seen per subscription, data type and snapshot/streaming: what coverage calls silence. */
 export class HeartbeatStore {
-  constructor(readonly table: TableClient) {}
+  /** What this worker last wrote per key, so a busy key is not rewritten every batch. */
+  private readonly written = new Map<string, number>();
 
-  /** One upsert per distinct key; returns how many failed (a heartbeat is never worth losing events over). */
+  constructor(
+    readonly table: TableClient,
+    private readonly refreshMs = HEARTBEAT_REFRESH_MS,
+  ) {}
+
+  /**
+   * At most one upsert per distinct key, and none when this worker wrote the key less than `refreshMs`
+   * before this sighting. Returns how many failed: a heartbeat is never worth losing events over.
+   */
   async record(sightings: readonly Sighting[]): Promise<number> {
     const latest = new Map<string, Sighting>();
     for (const s of sightings) {
@@ -37,9 +52,12 @@ export class HeartbeatStore {
       const known = latest.get(key);
       if (!known || known.lastSeen < s.lastSeen) latest.set(key, s);
     }
+    const due = [...latest].filter(
+      ([key, s]) => s.lastSeen.getTime() - (this.written.get(key) ?? -Infinity) >= this.refreshMs,
+    );
     const results = await Promise.allSettled(
-      [...latest.values()].map((s) =>
-        this.table.upsertEntity(
+      due.map(async ([key, s]) => {
+        await this.table.upsertEntity(
           {
             partitionKey: subscriptionKey(s.subscriptionId),
             rowKey: heartbeatRowKey(s.dataType, s.snapshot),
@@ -49,8 +67,9 @@ export class HeartbeatStore {
             lastSeen: s.lastSeen,
           },
           'Merge',
-        ),
-      ),
+        );
+        this.written.set(key, s.lastSeen.getTime());
+      }),
     );
     return results.filter((r) => r.status === 'rejected').length;
   }

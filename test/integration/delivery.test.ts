@@ -6,7 +6,7 @@ import { redriveParked } from '../../lib/redrive';
 import type { DeadLetterRecord } from '../../lib/sinks/deadLetter';
 import { batchOf, eventHubSampleBodies } from '../helpers/batches';
 import { alertWithEntities } from '../helpers/events';
-import { readContainer, startLocalAzure, type LocalAzure } from '../helpers/localAzure';
+import { FAST, readContainer, startLocalAzure, type LocalAzure } from '../helpers/localAzure';
 
 let local: LocalAzure;
 beforeAll(async () => {
@@ -91,10 +91,7 @@ describe('delivery through the real SDKs to Azurite and the https Logs Ingestion
     local.logs.reset();
     local.logs.inject({ status: 500, code: 'InternalServerError', times: Infinity });
     let now = new Date('2026-11-24T10:20:00Z');
-    const deps = await local.deps(local.env(), {
-      ...(await import('../helpers/localAzure')).FAST,
-      clock: () => now,
-    });
+    const deps = await local.deps(local.env(), { ...FAST, clock: () => now });
     const bodies = eventHubSampleBodies();
     const ledger = await processBatch(batchOf(bodies), deps);
     const logs = ledger.destinations['logs:Custom-DefenderExport']!;
@@ -125,6 +122,41 @@ describe('delivery through the real SDKs to Azurite and the https Logs Ingestion
     });
     expect(await readContainer(deps.parking.container)).toEqual([]);
     expect([...acceptedEvents(local.logs.accepted()).values()].sort()).toEqual(eventsOf(bodies).sort());
+  });
+
+  it('gives up after REDRIVE_MAX_ATTEMPTS, dead-letters the parked rows with the last error, and removes them', async () => {
+    local.logs.reset();
+    local.logs.inject({ status: 503, code: 'ServiceUnavailable', times: Infinity });
+    let now = new Date('2026-11-24T10:20:00Z');
+    const deps = await local.deps(local.env({ REDRIVE_MAX_ATTEMPTS: '3' }), { ...FAST, clock: () => now });
+    const ledger = await processBatch(batchOf(eventHubSampleBodies().slice(0, 3)), deps);
+    const parked = ledger.destinations['logs:Custom-DefenderExport']!.parked;
+    expect(parked).toBe(3);
+    const reports = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      now = new Date(now.getTime() + 3_600_000);
+      reports.push(await redriveParked(deps));
+    }
+    expect(reports.map((r) => [r.due, r.rescheduled, r.gaveUp])).toEqual([
+      [1, 1, 0],
+      [1, 0, 1],
+      [0, 0, 0],
+    ]);
+    expect(await readContainer(deps.parking.container)).toEqual([]);
+    const records = (await readContainer(deps.deadLetters.container)).flatMap((b) =>
+      b.lines.map((l) => JSON.parse(l) as DeadLetterRecord),
+    );
+    expect(records).toHaveLength(3);
+    for (const record of records) {
+      expect(record).toMatchObject({
+        stage: 'redrive',
+        failure: { status: 503, code: 'ServiceUnavailable' },
+      });
+      expect(record.reason).toMatch(
+        /^gave up after 3 attempts over 2\.0 h; last error: HTTP 503 ServiceUnavailable/,
+      );
+      expect(JSON.parse(record.body)).toHaveProperty('EventKey');
+    }
   });
 
   it('dead-letters only the one row the endpoint refuses with 413, with status, code and request id', async () => {

@@ -46,7 +46,7 @@ describe('defender-export normalize', () => {
     expect(normalized.code).toBe(0);
     const rows = ndjson<LogsRow>(normalized.stdout);
     expect(rows.length).toBeGreaterThan(2);
-    expect(rows[0]!.ArchiveBlob).toMatch(/^alert\/y=\d{4}\/m=\d\d\/d=\d\d\/h=\d\d\/cli-p0-0-0\.ndjson\.gz$/);
+    expect(rows[0]!.ArchiveBlob).toMatch(/^alert\/y=\d{4}\/m=\d\d\/d=\d\d\/h=\d\d\/cli-p0-0-1\.ndjson\.gz$/);
     const back = await cli(['reassemble'], normalized.stdout);
     expect(back.code).toBe(0);
     expect(back.stdout).toBe(`${alert}\n${JSON.stringify(JSON.parse(small))}\n`);
@@ -164,5 +164,15 @@ describe('the installed bin', () => {
     });
     child.stdin!.end(normalized.stdout);
     expect((await output).trim().split('\n')).toEqual(inputEvents());
+  });
+});
+
+describe('reading input', () => {
+  it('takes each line of NDJSON as its own body, even when the first line is broken', async () => {
+    const good = sampleText('regulatorycompliance-eventhub-example-1.json').trim();
+    const { code, stdout, stderr } = await cli(['normalize'], `{"broken": \n${good}\n`);
+    expect(code).toBe(1);
+    expect(ndjson(stdout)).toHaveLength(1);
+    expect(stderr).toMatch(/^dead-lettered stdin:1: body is not valid JSON/m);
   });
 });

@@ -1,0 +1,183 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { replayCommand } from '../lib/cli/replayCommand';
+import { loadConfig } from '../lib/config';
+import { buildDependencies } from '../lib/dependencies';
+import type { Ledger } from '../lib/ledger';
+import { startAzurite } from './azurite';
+import { startLogsIngestionStandIn } from './logsIngestionServer';
+import { withTrustedCertificate, type TrustedCertificate } from './trustedCertificate';
+import { workload } from './workload';
+
+/**
+ * `npm run demo`: the whole delivery path on this machine, no Azure needed. Azurite and the https Logs
+ * Ingestion stand-in start on free ports; the Defender samples, generated oversized events and malformed
+ * ones go through the very function the Event Hub trigger calls; the summary shows where everything went.
+ */
+
+const ROOT = resolve(__dirname, '../..');
+const SAMPLES = [resolve(ROOT, '../shared/samples'), resolve(ROOT, 'test/fixtures/samples')].find(
+  existsSync,
+)!;
+
+// Demo routing: XDR device inventory is dropped, findings are trimmed rather than split, the rest goes
+// everywhere. Every event still ends somewhere the ledger can show.
+const ROUTES = [
+  {
+    name: 'device inventory is noise here',
+    match: { dataTypes: ['XdrEvent'], categories: ['DeviceInfo'] },
+    to: ['drop'],
+  },
+  {
+    name: 'findings: one row each',
+    match: { dataTypes: ['SecurityFinding'] },
+    to: ['logs', 'archive'],
+    oversize: 'trim',
+  },
+  { to: ['logs', 'archive'] },
+];
+
+function heading(text: string): void {
+  process.stdout.write(`\n== ${text}\n`);
+}
+
+/** Oversized and malformed events, written next to the samples as NDJSON files. */
+function generatedInputs(dir: string): string[] {
+  const oversized = [...workload({ count: 400, seed: 7 })].filter((body) => Buffer.byteLength(body) > 32_768);
+  const big = [...workload({ count: 2000, seed: 11 })]
+    .filter((body) => Buffer.byteLength(body) > 32_768)
+    .slice(0, 3);
+  const oversizedFile = join(dir, 'generated-oversized.ndjson');
+  writeFileSync(oversizedFile, `${[...oversized, ...big].join('\n')}\n`);
+  const malformedFile = join(dir, 'generated-malformed.ndjson');
+  writeFileSync(
+    malformedFile,
+    [
+      '{"VendorName":"Microsoft","AlertType":"VM_Truncated","SystemAlertId":',
+      JSON.stringify({
+        VendorName: 'Microsoft',
+        AlertType: 'VM_NoId',
+        AlertDisplayName: 'an alert without SystemAlertId',
+      }),
+      JSON.stringify({ records: { category: 'AdvancedHunting-DeviceEvents' } }),
+      JSON.stringify({
+        records: [42, { category: 'AdvancedHunting-DeviceEvents', properties: 'not an object' }],
+      }),
+    ].join('\n') + '\n',
+  );
+  return [oversizedFile, malformedFile];
+}
+
+async function listContainer(
+  blobs: BlobServiceClient,
+  name: string,
+): Promise<Array<{ name: string; lines: string[] }>> {
+  const container = blobs.getContainerClient(name);
+  const out: Array<{ name: string; lines: string[] }> = [];
+  for await (const blob of container.listBlobsFlat()) {
+    const content = await container.getBlobClient(blob.name).downloadToBuffer();
+    const text = (blob.properties.contentEncoding === 'gzip' ? gunzipSync(content) : content).toString(
+      'utf8',
+    );
+    out.push({ name: blob.name, lines: text.split('\n').filter(Boolean) });
+  }
+  return out;
+}
+
+async function main(cert: TrustedCertificate): Promise<number> {
+  const started = Date.now();
+  heading('starting Azurite and the https Logs Ingestion stand-in');
+  const azurite = await startAzurite();
+  const logs = await startLogsIngestionStandIn(cert);
+  process.stdout.write(
+    `Azurite blob :${azurite.blobPort} table :${azurite.tablePort}; Logs Ingestion ${logs.url}\n`,
+  );
+  try {
+    const env: NodeJS.ProcessEnv = {
+      AzureWebJobsStorage: azurite.connectionString(),
+      LOGS_INGESTION_ENDPOINT: logs.url,
+      LOGS_DCR_IMMUTABLE_ID: logs.ruleId,
+      LOCAL_DEV_BEARER_TOKEN: logs.token,
+      ROUTES: JSON.stringify(ROUTES),
+    };
+    const config = loadConfig(env);
+    const deps = await buildDependencies(config, env);
+    const inputDir = mkdtempSync(join(tmpdir(), 'defender-export-demo-'));
+    const samples = readdirSync(SAMPLES)
+      .filter((name) => /\.(json|txt)$/.test(name))
+      .sort()
+      .map((name) => join(SAMPLES, name));
+    const files = [...samples, ...generatedInputs(inputDir)];
+
+    heading(
+      `replaying ${samples.length} sample files from ${SAMPLES} and 2 generated files through ingestDefenderForCloud`,
+    );
+    const stdout = new PassThrough();
+    const captured: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => captured.push(chunk));
+    const code = await replayCommand(
+      files,
+      {
+        source: 'defender-cloud',
+        enqueuedTime: new Date().toISOString(),
+        batchSize: 100,
+        partitions: 2,
+        json: true,
+      },
+      { stdin: process.stdin, stdout, stderr: process.stdout, env },
+      deps,
+    );
+    const ledger = JSON.parse(Buffer.concat(captured).toString('utf8').trim().split('\n').pop()!) as Ledger;
+
+    heading('Log Analytics (the stand-in keeps what it accepted)');
+    const rows = logs.accepted();
+    const byType = new Map<string, number>();
+    for (const row of rows) byType.set(String(row.DataType), (byType.get(String(row.DataType)) ?? 0) + 1);
+    process.stdout.write(
+      `${rows.length} rows in ${logs.requests.filter((r) => r.status === 204).length} gzip calls to ${config.LOGS_STREAM_NAME}\n`,
+    );
+    for (const [type, count] of [...byType].sort()) process.stdout.write(`  ${type.padEnd(22)} ${count}\n`);
+    const parts = rows.filter((r) => Number(r.PartCount) > 1);
+    const trimmed = rows.filter((r) => r.Trimmed === true);
+    const largest = Math.max(...rows.map((r) => Buffer.byteLength(JSON.stringify(r))));
+    process.stdout.write(
+      `${parts.length} rows are parts of split events, ${trimmed.length} trimmed; the largest row is ${largest} bytes\n`,
+    );
+
+    heading('Azurite blob containers');
+    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString());
+    for (const name of [config.ARCHIVE_CONTAINER, config.PARKED_CONTAINER, config.DEADLETTER_CONTAINER]) {
+      const content = await listContainer(blobs, name);
+      process.stdout.write(
+        `${name}: ${content.length} blobs, ${content.reduce((n, b) => n + b.lines.length, 0)} records\n`,
+      );
+      for (const blob of content.slice(0, 4)) process.stdout.write(`  ${blob.name} (${blob.lines.length})\n`);
+      if (content.length > 4) process.stdout.write(`  … and ${content.length - 4} more\n`);
+      if (name === config.DEADLETTER_CONTAINER) {
+        for (const line of content.flatMap((b) => b.lines)) {
+          const record = JSON.parse(line) as { stage: string; reason: string; sequenceNumber: number };
+          process.stdout.write(`  - [${record.stage}] seq ${record.sequenceNumber}: ${record.reason}\n`);
+        }
+      }
+    }
+
+    heading('summary');
+    const accounted = ledger.invalid + ledger.dropped + ledger.routed;
+    process.stdout.write(
+      `received ${ledger.received} = accounted ${accounted} (${ledger.routed} routed, ${ledger.dropped} dropped, ${ledger.invalid} dead-lettered); ` +
+        `${ledger.problems.length === 0 ? 'every event accounted for' : `PROBLEMS: ${ledger.problems.join('; ')}`}\n`,
+    );
+    process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    // The malformed inputs are dead-lettered on purpose: the demo succeeds when everything is accounted for.
+    return ledger.problems.length === 0 && accounted === ledger.received && code !== 70 ? 0 : 1;
+  } finally {
+    await logs.close();
+    await azurite.stop();
+  }
+}
+
+withTrustedCertificate(__filename, main);
