@@ -22,3 +22,17 @@ export function restBody(name: string): Record<string, unknown>[] {
   const value = 'value' in body ? body.value : body;
   return (Array.isArray(value) ? value : [value]) as Record<string, unknown>[];
 }
+
+/** The events a list of message bodies holds (bare object, array or records envelope), each as JSON. */
+export function eventsOf(bodies: readonly unknown[]): string[] {
+  return bodies.flatMap((body) => {
+    const value = (typeof body === 'string' ? JSON.parse(body) : body) as unknown;
+    const records = (value as { records?: unknown }).records;
+    const items = Array.isArray(value)
+      ? value
+      : Array.isArray(records) && Object.keys(value as object).length === 1
+        ? records
+        : [value];
+    return items.map((item) => JSON.stringify(item));
+  });
+}

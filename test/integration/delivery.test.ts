@@ -6,6 +6,7 @@ import { redriveParked } from '../../lib/redrive';
 import type { DeadLetterRecord } from '../../lib/sinks/deadLetter';
 import { batchOf, eventHubSampleBodies } from '../helpers/batches';
 import { alertWithEntities } from '../helpers/events';
+import { eventsOf } from '../helpers/samples';
 import { FAST, readContainer, startLocalAzure, type LocalAzure } from '../helpers/localAzure';
 
 let local: LocalAzure;
@@ -15,20 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local?.close();
 });
-
-/** The events a list of bodies holds, as JSON, in order. */
-function eventsOf(bodies: unknown[]): string[] {
-  return bodies.flatMap((body) => {
-    const value = (typeof body === 'string' ? JSON.parse(body) : body) as unknown;
-    const records = (value as { records?: unknown }).records;
-    const items = Array.isArray(value)
-      ? value
-      : Array.isArray(records) && Object.keys(value as object).length === 1
-        ? records
-        : [value];
-    return items.map((item) => JSON.stringify(item));
-  });
-}
 
 /** The rows the stand-in accepted, put back together per EventKey. */
 function acceptedEvents(rows: Array<Record<string, unknown>>): Map<string, string> {

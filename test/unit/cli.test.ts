@@ -7,22 +7,11 @@ import { describe, expect, it } from 'vitest';
 import type { LogsRow } from '../../lib/records/row';
 import { cli, ndjson } from '../helpers/cli';
 import { alertWithEntities } from '../helpers/events';
-import { SAMPLES_DIR, sampleNames, sampleText } from '../helpers/samples';
+import { eventsOf, SAMPLES_DIR, sampleNames, sampleText } from '../helpers/samples';
 
 const samplePaths = sampleNames().map((name) => join(SAMPLES_DIR, name));
 
-function inputEvents(): string[] {
-  return sampleNames().flatMap((name) => {
-    const value = JSON.parse(sampleText(name)) as unknown;
-    const records = (value as { records?: unknown }).records;
-    const items = Array.isArray(value)
-      ? value
-      : Array.isArray(records) && Object.keys(value as object).length === 1
-        ? records
-        : [value];
-    return items.map((item) => JSON.stringify(item));
-  });
-}
+const inputEvents = () => eventsOf(sampleNames().map(sampleText));
 
 describe('defender-export normalize', () => {
   it('prints at least one row per event of every sample, each at most 32,768 bytes', async () => {
