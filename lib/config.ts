@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storageConnection, type StorageConnection } from './azure/connections';
+import { DEFAULT_REQUIRED_SOURCES, EVENT_SOURCES } from './coverage/eventSources';
 import { ConfigError } from './errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from './fit/fit';
 import { DEFAULT_ROUTES, DEFAULT_STREAM, validateRoutes, type Rule } from './routing/rules';
@@ -20,6 +21,24 @@ const json = <T extends z.ZodType>(schema: T) =>
   }, schema);
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+
+const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((v) => v === 'true');
+
+/** A comma-separated setting, trimmed, empty items dropped. */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : value,
+    z.array(item),
+  );
 const count = (fallback: number) => setting(z.coerce.number().int().min(1).default(fallback));
 
 /**
@@ -57,6 +76,47 @@ const schema = z.object({
   REDRIVE_MAX_ATTEMPTS: count(10),
   REDRIVE_MAX_AGE_HOURS: count(72),
   LOCAL_DEV_BEARER_TOKEN: setting(z.string().optional()),
+  AZURE_RESOURCE_MANAGER_ENDPOINT: setting(httpsUrl.default('https://management.azure.com')),
+  COVERAGE_SCOPE: setting(
+    list(z.string().regex(/^[0-9A-Za-z-]{1,64}$/, 'must be subscription ids')).optional(),
+  ),
+  COVERAGE_DESTINATIONS: setting(
+    list(
+      z
+        .string()
+        .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/.+\/providers\/.+/i, 'must be Azure resource ids'),
+    ).optional(),
+  ),
+  COVERAGE_REQUIRED_SOURCES: setting(list(z.enum(EVENT_SOURCES)).default([...DEFAULT_REQUIRED_SOURCES])),
+  COVERAGE_REQUIRED_SEVERITIES: setting(
+    list(z.enum(['High', 'Medium', 'Low', 'Informational'])).default(['High', 'Medium', 'Low']),
+  ),
+  COVERAGE_STALE_AFTER_HOURS: setting(z.coerce.number().min(0).default(48)),
+  COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: setting(z.coerce.number().min(0).default(8)),
+  COVERAGE_REMINDER_HOURS: setting(z.coerce.number().min(0).default(24)),
+  COVERAGE_WEBHOOK_URL: setting(httpsUrl.optional()),
+  COVERAGE_SCHEDULE: setting(z.string().default('0 0 */6 * * *')),
+  COVERAGE_CONCURRENCY: count(16),
+  COVERAGE_REMEDIATE: setting(flag),
+  COVERAGE_REMEDIATION_RESOURCE_GROUP: setting(
+    z
+      .string()
+      .regex(/^[-\w._()]{1,90}$/, 'must be a resource group name')
+      .optional(),
+  ),
+  COVERAGE_REMEDIATION_NAME: setting(
+    z
+      .string()
+      .regex(/^[-\w._]{1,260}$/, 'must be an automation name')
+      .default('exportToEventHub'),
+  ),
+  COVERAGE_REMEDIATION_LOCATION: setting(
+    z
+      .string()
+      .regex(/^[a-z0-9]+$/i, 'must be an Azure region name')
+      .optional(),
+  ),
+  COVERAGE_REMEDIATION_ADOPT: setting(flag),
 });
 
 const containerName = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -77,6 +137,8 @@ export interface LoadOptions {
    * connections. Off for commands that only transform (normalize).
    */
   delivery?: boolean;
+  /** Check what the coverage reconciliation needs: destinations, and where remediation writes when it is on. */
+  coverage?: boolean;
 }
 
 const issueText = (path: PropertyKey[], message: string) =>
@@ -111,11 +173,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       }
     }
     const archive = storageConnection(env, 'ARCHIVE_STORAGE', 'blob');
-    const state = storageConnection(env, 'STATE_STORAGE', 'table');
     if ('problem' in archive) problems.push(archive.problem);
     else storage.archiveStorage = archive;
+  }
+  if (options.delivery !== false || options.coverage) {
+    const state = storageConnection(env, 'STATE_STORAGE', 'table');
     if ('problem' in state) problems.push(state.problem);
     else storage.stateStorage = state;
+  }
+
+  if (options.coverage && result.success) {
+    const settings = result.data;
+    if (!settings.COVERAGE_DESTINATIONS?.length) {
+      problems.push(
+        'COVERAGE_DESTINATIONS: is required: the Event Hub or workspace resource ids the exports must send to',
+      );
+    }
+    if (settings.COVERAGE_REMEDIATE) {
+      for (const name of ['COVERAGE_REMEDIATION_RESOURCE_GROUP', 'COVERAGE_REMEDIATION_LOCATION'] as const) {
+        if (!settings[name]) problems.push(`${name}: is required because COVERAGE_REMEDIATE is true`);
+      }
+    }
   }
 
   if (problems.length > 0 || !result.success || !routes.rules) throw new ConfigError(problems);

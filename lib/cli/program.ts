@@ -1,8 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config';
+import { buildCoverageDependencies } from '../coverage/dependencies';
 import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from '../fit/fit';
+import { coverageCommand } from './coverageCommand';
 import { EXIT, type Io } from './io';
 import { normalizeCommand, normalizeDefaults } from './normalizeCommand';
 import { reassembleCommand } from './reassembleCommand';
@@ -124,6 +126,49 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const deps = await buildDependencies(config, io.env);
     exitCode = await replayCommand(files, { ...batching(flags), json: flags.json === true }, io, deps);
   });
+
+  program
+    .command('coverage')
+    .description('reconcile continuous-export coverage of every subscription now; exit 1 when a gap is found')
+    .option('--json', 'print the report as JSON instead of a table')
+    .option('--html <file>', 'also write the report as an HTML page')
+    .option('--remediate', 'create or fix the exports of subscriptions with a gap (also COVERAGE_REMEDIATE)')
+    .option('--dry-run', 'print exactly what remediation would change, and change nothing')
+    .option('--adopt', 'let remediation rewrite an automation of the same name it did not create')
+    .action(
+      async (flags: {
+        json?: boolean;
+        html?: string;
+        remediate?: boolean;
+        dryRun?: boolean;
+        adopt?: boolean;
+      }) => {
+        const config = loadConfig(io.env, { delivery: false, coverage: true });
+        const remediate = flags.remediate === true || flags.dryRun === true || config.COVERAGE_REMEDIATE;
+        if (
+          remediate &&
+          (!config.COVERAGE_REMEDIATION_RESOURCE_GROUP || !config.COVERAGE_REMEDIATION_LOCATION)
+        ) {
+          throw new ConfigError(
+            ['COVERAGE_REMEDIATION_RESOURCE_GROUP', 'COVERAGE_REMEDIATION_LOCATION']
+              .filter((name) => !config[name as 'COVERAGE_REMEDIATION_LOCATION'])
+              .map((name) => `${name}: is required to remediate`),
+          );
+        }
+        const deps = await buildCoverageDependencies(config, io.env);
+        if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
+        exitCode = await coverageCommand(
+          {
+            json: flags.json === true,
+            ...(flags.html ? { html: flags.html } : {}),
+            remediate,
+            dryRun: flags.dryRun === true,
+          },
+          io,
+          deps,
+        );
+      },
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -24,6 +24,7 @@ const IDENTIFY: Record<DataType, (event: JsonObject) => TypeIdentity> = {
   AttackPath: attackPathIdentity,
   XdrEvent: xdrEventIdentity,
   Unknown: unknownIdentity,
+  Coverage: unknownIdentity, // never classified from an event: coverage rows are made by the reconciler
 };
 
 export interface EventContext {

@@ -9,6 +9,8 @@ export const DATA_TYPES = [
   'AttackPath',
   'XdrEvent',
   'Unknown',
+  // Not from Defender: one row per subscription per coverage run (lib/coverage/coverageRows.ts).
+  'Coverage',
 ] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 

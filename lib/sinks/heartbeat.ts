@@ -73,4 +73,20 @@ export class HeartbeatStore {
     );
     return results.filter((r) => r.status === 'rejected').length;
   }
+
+  /** The latest sighting per subscription, streaming and snapshot apart: what coverage calls silence. */
+  async lastSeenBySubscription(): Promise<Map<string, { streaming?: Date; snapshot?: Date }>> {
+    const latest = new Map<string, { streaming?: Date; snapshot?: Date }>();
+    for await (const entity of this.table.listEntities<{
+      subscriptionId: string;
+      snapshot: boolean;
+      lastSeen: Date;
+    }>()) {
+      const kind = entity.snapshot ? 'snapshot' : 'streaming';
+      const seen = latest.get(entity.subscriptionId) ?? {};
+      if (!seen[kind] || seen[kind]! < entity.lastSeen) seen[kind] = entity.lastSeen;
+      latest.set(entity.subscriptionId, seen);
+    }
+    return latest;
+  }
 }

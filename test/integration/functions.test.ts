@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ingestDefenderForCloud } from '../../functions/ingestDefenderForCloud';
 import { ingestDefenderXdr } from '../../functions/ingestDefenderXdr';
+import { reconcileCoverage } from '../../functions/reconcileCoverage';
 import type { Ledger } from '../../lib/ledger';
 import { cli } from '../helpers/cli';
 import { readContainer, startLocalAzure, type LocalAzure } from '../helpers/localAzure';
@@ -128,5 +129,22 @@ describe('defender-export replay', () => {
     expect(stderr).toMatch(/LOGS_INGESTION_ENDPOINT: is required/);
     expect(stderr).toMatch(/LOGS_DCR_IMMUTABLE_ID: is required/);
     expect(stderr).toMatch(/ARCHIVE_STORAGE: not set/);
+  });
+});
+
+describe('the reconcileCoverage timer', () => {
+  it('stays off, saying why, while COVERAGE_DESTINATIONS is unset', async () => {
+    vi.stubEnv('COVERAGE_DESTINATIONS', '');
+    const warnings: string[] = [];
+    const report = await reconcileCoverage(
+      {},
+      new InvocationContext({
+        logHandler: (level, message) => level === 'warning' && warnings.push(String(message)),
+      }),
+    );
+    expect(report).toBeUndefined();
+    expect(warnings).toEqual([
+      expect.stringMatching(/coverage reconciliation is off: set COVERAGE_DESTINATIONS/),
+    ]);
   });
 });

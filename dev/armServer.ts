@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+/** An automation as ARM returns it (`Microsoft.Security/automations`, API 2023-12-01-preview). */
+export interface AutomationResource {
+  id: string;
+  name: string;
+  type: 'Microsoft.Security/automations';
+  location: string;
+  etag?: string;
+  tags?: Record<string, string>;
+  properties: {
+    description?: string;
+    isEnabled: boolean;
+    scopes: Array<{ description?: string; scopePath: string }>;
+    sources: Array<{ eventSource: string; ruleSets?: Array<{ rules: Array<Record<string, string>> }> }>;
+    actions: Array<Record<string, unknown>>;
+  };
+}
+
+export interface EstateSubscription {
+  subscriptionId: string;
+  displayName: string;
+  state?: 'Enabled' | 'Warned' | 'PastDue' | 'Disabled' | 'Deleted';
+  /** The reader may list the subscription but not read its security settings: 403 AuthorizationFailed. */
+  forbidden?: boolean;
+  automations: AutomationResource[];
+  /** Resource groups that exist (remediation writes into one). */
+  resourceGroups?: string[];
+}
+
+export interface ArmRequest {
+  method: string;
+  path: string;
+  status: number;
+  at: number;
+}
+
+export interface ArmStandIn {
+  url: string;
+  token: string;
+  estate: EstateSubscription[];
+  requests: ArmRequest[];
+  close(): Promise<void>;
+}
+
+export interface ArmOptions {
+  cert: string;
+  key: string;
+  estate: EstateSubscription[];
+  token?: string;
+  /** Items per page of every list (ARM's own page sizes vary; small pages exercise nextLink). */
+  pageSize?: number;
+  /** Added before every response, like the round trip to ARM. */
+  latencyMs?: number;
+  /** Every `every`-th request is answered 429 with this Retry-After (seconds). */
+  throttle?: { every: number; retryAfterSeconds: number };
+}
+
+const SUBSCRIPTIONS_API = /^20\d\d-\d\d-\d\d$/;
+const AUTOMATIONS_API = new Set(['2019-01-01-preview', '2023-12-01-preview']);
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const json = body === undefined ? '' : JSON.stringify(body);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-ms-request-id': randomUUID(),
+      'x-ms-correlation-request-id': randomUUID(),
+      ...headers,
+    })
+    .end(json);
+}
+
+const error = (code: string, message: string) => ({ error: { code, message } });
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+}
+
+/**
+ * A local https stand-in for the parts of Azure Resource Manager the coverage reconciler uses, in the REST
+ * API's shapes: `GET /subscriptions` and `GET /subscriptions/{id}` (api-version 2022-12-01), `GET
+ * /subscriptions/{id}/providers/Microsoft.Security/automations`, and `PUT` of an automation in a resource
+ * group. Lists page by `nextLink`; a forbidden subscription answers 403 AuthorizationFailed; throttling
+ * answers 429 with Retry-After; a bearer token is required.
+ */
+export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> {
+  const token = options.token ?? randomUUID();
+  const pageSize = options.pageSize ?? 100;
+  const requests: ArmRequest[] = [];
+  let counter = 0;
+  let baseUrl = '';
+
+  const page = <T>(items: T[], url: URL): { value: T[]; nextLink?: string } => {
+    const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+    const value = items.slice(skip, skip + pageSize);
+    if (skip + pageSize >= items.length) return { value };
+    const next = new URL(url.pathname, baseUrl);
+    url.searchParams.forEach((v, k) => next.searchParams.set(k, v));
+    next.searchParams.set('$skiptoken', String(skip + pageSize));
+    return { value, nextLink: next.toString() };
+  };
+
+  const subscriptionJson = (s: EstateSubscription) => ({
+    id: `/subscriptions/${s.subscriptionId}`,
+    authorizationSource: 'RoleBased',
+    subscriptionId: s.subscriptionId,
+    tenantId: '72f988bf-0000-0000-0000-000000000000',
+    displayName: s.displayName,
+    state: s.state ?? 'Enabled',
+    subscriptionPolicies: {
+      locationPlacementId: 'Public_2014-09-01',
+      quotaId: 'EnterpriseAgreement_2014-09-01',
+      spendingLimit: 'Off',
+    },
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const apiVersion = url.searchParams.get('api-version');
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      send(
+        res,
+        401,
+        error(
+          'AuthenticationFailed',
+          'Authentication failed. The Authorization header is missing or invalid.',
+        ),
+      );
+      return 401;
+    }
+    if (options.throttle && ++counter % options.throttle.every === 0) {
+      send(res, 429, error('TooManyRequests', 'The request is being throttled.'), {
+        'retry-after': String(options.throttle.retryAfterSeconds),
+      });
+      return 429;
+    }
+    const segments = url.pathname.split('/').filter(Boolean);
+    const isSubscriptions = segments[0]?.toLowerCase() === 'subscriptions';
+    if (!isSubscriptions) {
+      send(res, 404, error('NotFound', `no route for ${url.pathname}`));
+      return 404;
+    }
+    const subscription =
+      segments[1] === undefined
+        ? undefined
+        : options.estate.find((s) => s.subscriptionId.toLowerCase() === segments[1]!.toLowerCase());
+
+    if (segments.length <= 2 && req.method === 'GET') {
+      if (!apiVersion || !SUBSCRIPTIONS_API.test(apiVersion)) {
+        send(res, 400, error('MissingApiVersionParameter', 'The api-version query parameter is required.'));
+        return 400;
+      }
+      if (segments.length === 1) {
+        send(res, 200, page(options.estate.map(subscriptionJson), url));
+        return 200;
+      }
+      if (!subscription) {
+        send(
+          res,
+          404,
+          error('SubscriptionNotFound', `The subscription '${segments[1]}' could not be found.`),
+        );
+        return 404;
+      }
+      send(res, 200, subscriptionJson(subscription));
+      return 200;
+    }
+
+    const provider = url.pathname.toLowerCase().indexOf('/providers/microsoft.security/automations');
+    if (provider < 0 || !subscription) {
+      send(
+        res,
+        404,
+        error(subscription ? 'NotFound' : 'SubscriptionNotFound', `no resource at ${url.pathname}`),
+      );
+      return 404;
+    }
+    if (!apiVersion || !AUTOMATIONS_API.has(apiVersion)) {
+      send(
+        res,
+        400,
+        error(
+          'InvalidApiVersionParameter',
+          `The api-version '${apiVersion}' is invalid for Microsoft.Security/automations.`,
+        ),
+      );
+      return 400;
+    }
+    if (subscription.forbidden) {
+      send(
+        res,
+        403,
+        error(
+          'AuthorizationFailed',
+          `The client does not have authorization to perform action 'Microsoft.Security/automations/read' over scope '/subscriptions/${subscription.subscriptionId}' or the scope is invalid.`,
+        ),
+      );
+      return 403;
+    }
+
+    // GET /subscriptions/{id}/providers/Microsoft.Security/automations
+    if (segments.length === 5 && req.method === 'GET') {
+      send(res, 200, page(subscription.automations.map(withoutSecrets), url));
+      return 200;
+    }
+    // PUT /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Security/automations/{name}
+    if (segments.length === 8 && segments[2]?.toLowerCase() === 'resourcegroups' && req.method === 'PUT') {
+      const group = segments[3]!;
+      const name = decodeURIComponent(segments[7]!);
+      if (!(subscription.resourceGroups ?? []).some((g) => g.toLowerCase() === group.toLowerCase())) {
+        send(res, 404, error('ResourceGroupNotFound', `Resource group '${group}' could not be found.`));
+        return 404;
+      }
+      const body = (await readJson(req)) as Partial<AutomationResource> | null;
+      const properties = body?.properties;
+      if (
+        !body?.location ||
+        !properties ||
+        !Array.isArray(properties.scopes) ||
+        !Array.isArray(properties.sources) ||
+        !Array.isArray(properties.actions)
+      ) {
+        send(
+          res,
+          400,
+          error(
+            'InvalidRequestContent',
+            'location, properties.scopes, properties.sources and properties.actions are required.',
+          ),
+        );
+        return 400;
+      }
+      const id = `/subscriptions/${subscription.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Security/automations/${name}`;
+      const resource: AutomationResource = {
+        id,
+        name,
+        type: 'Microsoft.Security/automations',
+        location: body.location,
+        etag: randomUUID(),
+        tags: body.tags ?? {},
+        properties: properties as AutomationResource['properties'],
+      };
+      const existing = subscription.automations.findIndex((a) => a.id.toLowerCase() === id.toLowerCase());
+      if (existing >= 0) subscription.automations[existing] = resource;
+      else subscription.automations.push(resource);
+      send(res, existing >= 0 ? 200 : 201, withoutSecrets(resource));
+      return existing >= 0 ? 200 : 201;
+    }
+    send(res, 405, error('MethodNotAllowed', `${req.method} is not supported here`));
+    return 405;
+  };
+
+  const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
+    const at = Date.now();
+    setTimeout(() => {
+      handle(req, res)
+        .then((status) => requests.push({ method: req.method ?? '', path: req.url ?? '', status, at }))
+        .catch((e: unknown) => send(res, 500, error('InternalServerError', String(e))));
+    }, options.latencyMs ?? 0);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: baseUrl,
+    token,
+    estate: options.estate,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The service never returns an Event Hub connection string or a Logic App URI. */
+function withoutSecrets(resource: AutomationResource): AutomationResource {
+  return {
+    ...resource,
+    properties: {
+      ...resource.properties,
+      actions: resource.properties.actions.map(({ connectionString: _c, uri: _u, ...action }) => action),
+    },
+  };
+}

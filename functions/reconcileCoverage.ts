@@ -1,0 +1,48 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { loadConfig } from '../lib/config';
+import { buildCoverageDependencies } from '../lib/coverage/dependencies';
+import { reconcileCoverage as reconcile, type CoverageReport } from '../lib/coverage/reconcile';
+import type { CoverageDependencies } from '../lib/coverage/reconcile';
+
+let built: Promise<{ deps: CoverageDependencies; remediate: boolean }> | undefined;
+
+/** Reconciles continuous-export coverage on COVERAGE_SCHEDULE; off while COVERAGE_DESTINATIONS is unset. */
+export async function reconcileCoverage(
+  _timer: unknown,
+  context: InvocationContext,
+): Promise<CoverageReport | undefined> {
+  if (!process.env.COVERAGE_DESTINATIONS?.trim()) {
+    context.warn(
+      'coverage reconciliation is off: set COVERAGE_DESTINATIONS to the Event Hub or workspace ids exports must send to',
+    );
+    return undefined;
+  }
+  if (!built) {
+    built = (async () => {
+      const config = loadConfig(process.env, { delivery: false, coverage: true });
+      return {
+        deps: await buildCoverageDependencies(config, process.env),
+        remediate: config.COVERAGE_REMEDIATE,
+      };
+    })();
+    built.catch(() => {
+      built = undefined;
+    });
+  }
+  const { deps, remediate } = await built;
+  const report = await reconcile(deps, { remediate, dryRun: false });
+  const { subscriptions: _all, ...summary } = report;
+  const line = JSON.stringify({
+    coverage: { ...summary, remediation: report.remediation.map(({ body: _b, ...change }) => change) },
+  });
+  if (report.gaps > 0) context.warn(line);
+  else context.info(line);
+  return report;
+}
+
+app.timer('reconcileCoverage', {
+  schedule: '%COVERAGE_SCHEDULE%',
+  handler: async (timer, context) => {
+    await reconcileCoverage(timer, context);
+  },
+});

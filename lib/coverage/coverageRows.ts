@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { makeRow, type LogsRow } from '../records/row';
+import type { CoverageStatus, SubscriptionCoverage } from './model';
+
+/** How bad a gap is, so a log alert rule can pick its threshold. */
+const SEVERITY: Record<CoverageStatus, string> = {
+  Covered: 'Informational',
+  Stale: 'Medium',
+  PartialScope: 'Medium',
+  MissingSources: 'Medium',
+  Filtered: 'Medium',
+  Missing: 'High',
+  Disabled: 'High',
+  WrongDestination: 'High',
+  Unknown: 'High',
+};
+
+/**
+ * One row per subscription per run in the same table as the events (`DataType == "Coverage"`, the status in
+ * `State` and `Category`), so coverage can be charted, joined and alerted on with Azure Monitor log alerts.
+ */
+export function coverageRow(coverage: SubscriptionCoverage, evaluatedAt: Date, since: string): LogsRow {
+  const time = evaluatedAt.toISOString();
+  return makeRow(
+    {
+      TimeGenerated: time,
+      DataType: 'Coverage',
+      Category: coverage.status,
+      RecordId: coverage.subscriptionId,
+      EventKey: createHash('sha256').update(`${coverage.subscriptionId}\n${time}`).digest('hex').slice(0, 32),
+      TenantId: '',
+      SubscriptionId: coverage.subscriptionId,
+      ResourceId: `/subscriptions/${coverage.subscriptionId}`,
+      Severity: SEVERITY[coverage.status],
+      State: coverage.status,
+      DisplayName: coverage.displayName,
+      Action: '',
+      IsSnapshot: false,
+    },
+    { PartIndex: 0, PartCount: 1, PartPath: '', Trimmed: false, OriginalBytes: 0, ArchiveBlob: '' },
+    {
+      status: coverage.status,
+      since,
+      findings: coverage.findings,
+      qualifying: coverage.qualifying,
+      missingSources: coverage.missingSources,
+      filtered: coverage.filtered,
+      lastSeen: coverage.lastSeen,
+    },
+  );
+}

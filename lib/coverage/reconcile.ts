@@ -1,0 +1,157 @@
+import pLimit from 'p-limit';
+import type { HeartbeatStore } from '../sinks/heartbeat';
+import type { LogsIngestionSink } from '../sinks/logsIngestion';
+import { failureText } from '../sinks/deliveryFailure';
+import { coverageRow } from './coverageRows';
+import { evaluate } from './evaluate';
+import { INACTIVE_STATES, type EstateReader } from './estate';
+import type { Automation, CoverageStatus, DesiredState, SubscriptionCoverage } from './model';
+import { STATUSES } from './model';
+import { postWebhook, webhookBody } from './notify';
+import { applyRemediation, planRemediation, type Applied, type PlannedChange, type RemediationSettings } from './remediate';
+import type { CoverageStateStore } from './stateStore';
+import { compare, recordChanged, type AlertKind } from './transitions';
+
+export interface CoverageDependencies {
+  estate: EstateReader;
+  state: CoverageStateStore;
+  heartbeat: HeartbeatStore;
+  desired: DesiredState;
+  /** COVERAGE_SCOPE; undefined: every subscription the identity can see. */
+  scope?: readonly string[];
+  concurrency: number;
+  reminderMs: number;
+  webhookUrl?: string;
+  /** Where coverage rows go (the default logs stream), when logs are configured. */
+  logs?: { sink: LogsIngestionSink; stream: string };
+  remediation?: RemediationSettings;
+  clock: () => Date;
+}
+
+export interface ReconcileOptions {
+  /** Plan (and unless dryRun, apply) remediation for fixable gaps. */
+  remediate: boolean;
+  dryRun: boolean;
+}
+
+export interface CoverageReport {
+  evaluatedAt: string;
+  subscriptions: Array<SubscriptionCoverage & { since: string }>;
+  counts: Record<CoverageStatus, number>;
+  /** Subscriptions in a Disabled or Deleted state: nothing to judge. */
+  inactive: number;
+  alerts: { sent: boolean; counts: Partial<Record<AlertKind, number>>; error?: string };
+  remediation: Array<PlannedChange & { applied?: Applied }>;
+  rows: { sent: number; failed: number; error?: string };
+  gaps: number;
+}
+
+/**
+ * One reconciliation: reads every subscription in scope and its exports, judges each against the desired
+ * state and its last heartbeat, records transitions, alerts once per change (and reminds), optionally
+ * remediates, and writes one coverage row per subscription to Log Analytics.
+ */
+export async function reconcileCoverage(deps: CoverageDependencies, options: ReconcileOptions): Promise<CoverageReport> {
+  const now = deps.clock();
+  const [previous, lastSeen] = await Promise.all([deps.state.load(), deps.heartbeat.lastSeenBySubscription()]);
+  const limit = pLimit(deps.concurrency);
+  const results: SubscriptionCoverage[] = [];
+  const gapAutomations = new Map<string, Automation[]>();
+  const work: Array<Promise<void>> = [];
+  let inactive = 0;
+
+  for await (const subscription of deps.estate.subscriptions(deps.scope)) {
+    if (INACTIVE_STATES.has(subscription.state.toLowerCase())) {
+      inactive++;
+      continue;
+    }
+    work.push(
+      limit(async () => {
+        const automations = subscription.error ? { error: subscription.error } : await deps.estate.automations(subscription.subscriptionId);
+        const before = previous.get(subscription.subscriptionId);
+        const configuredSince = before?.configuredSince ? new Date(before.configuredSince) : undefined;
+        const coverage = evaluate(
+          { subscription, automations, lastSeen: lastSeen.get(subscription.subscriptionId) ?? {}, now, ...(configuredSince ? { configuredSince } : {}) },
+          deps.desired,
+        );
+        results.push(coverage);
+        // Keep the automations only where remediation may need them: memory stays small for large estates.
+        if (coverage.status !== 'Covered' && Array.isArray(automations)) gapAutomations.set(coverage.subscriptionId, automations);
+      }),
+    );
+  }
+  await Promise.all(work);
+  results.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
+
+  const { records, alerts, history } = compare(previous, results, now, deps.reminderMs);
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CoverageStatus, number>;
+  for (const r of results) counts[r.status]++;
+  const gaps = results.length - counts.Covered;
+
+  const remediation: CoverageReport['remediation'] = [];
+  if (options.remediate && deps.remediation) {
+    for (const coverage of results) {
+      const change = planRemediation(coverage, gapAutomations.get(coverage.subscriptionId) ?? [], deps.remediation);
+      if (change) remediation.push(change);
+    }
+    if (!options.dryRun) {
+      await Promise.all(
+        remediation
+          .filter((c) => c.kind !== 'skip')
+          .map((change) => limit(async () => {
+            change.applied = await applyRemediation(change, deps.estate.security(change.subscriptionId));
+          })),
+      );
+    }
+  }
+
+  const alertCounts: Partial<Record<AlertKind, number>> = {};
+  for (const a of alerts) alertCounts[a.kind] = (alertCounts[a.kind] ?? 0) + 1;
+  const report: CoverageReport['alerts'] = { sent: false, counts: alertCounts };
+  if (alerts.length > 0 && deps.webhookUrl) {
+    const totals = `${results.length} subscriptions: ${STATUSES.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`).join(', ')}`;
+    const posted = await postWebhook(deps.webhookUrl, webhookBody(alerts, totals));
+    report.sent = posted.ok;
+    if (!posted.ok) {
+      report.error = posted.reason;
+      // Not delivered: raise the same alerts again next run.
+      const pending = new Map(alerts.map((a) => [a.coverage.subscriptionId, a.kind]));
+      for (const record of records) {
+        const kind = pending.get(record.subscriptionId);
+        if (kind) {
+          record.pendingAlert = kind;
+          delete record.lastAlertAt;
+        }
+      }
+    }
+  }
+
+  const judged = new Set(results.map((r) => r.subscriptionId));
+  await deps.state.save(
+    records.filter((r) => recordChanged(previous.get(r.subscriptionId), r)),
+    [...previous.keys()].filter((id) => !judged.has(id)),
+  );
+  await deps.state.append(history);
+
+  const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
+  if (deps.logs) {
+    const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
+    const outcome = await deps.logs.sink.send(deps.logs.stream, results.map((r) => coverageRow(r, now, since.get(r.subscriptionId)!)));
+    rows.sent = outcome.delivered.length;
+    rows.failed = outcome.rejected.length + outcome.failed.reduce((n, f) => n + f.rows.length, 0);
+    const failure = outcome.failed[0]?.failure ?? outcome.rejected[0]?.failure;
+    if (failure) rows.error = failureText(failure);
+  }
+
+  const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
+  return {
+    evaluatedAt: now.toISOString(),
+    subscriptions: results.map((r) => ({ ...r, since: since.get(r.subscriptionId)! })),
+    counts,
+    inactive,
+    alerts: report,
+    remediation,
+    rows,
+    gaps,
+  };
+}
