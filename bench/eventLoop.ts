@@ -12,10 +12,18 @@ import { workload } from '../dev/workload';
  * realistic mix (2 KB median, a tail of 40–300 KB alerts and findings). `node dist/bench/eventLoop.js`
  */
 withTrustedCertificate(__filename, async () => {
-  const standIn = await startStandInProcess(process.env.DEFENDER_EXPORT_DEV_CERT!, process.env.DEFENDER_EXPORT_DEV_KEY!);
+  const standIn = await startStandInProcess(
+    process.env.DEFENDER_EXPORT_DEV_CERT!,
+    process.env.DEFENDER_EXPORT_DEV_KEY!,
+  );
   const azurite = await startAzurite();
   try {
-    const env = { AzureWebJobsStorage: azurite.connectionString(), LOGS_INGESTION_ENDPOINT: standIn.url, LOGS_DCR_IMMUTABLE_ID: standIn.ruleId, LOCAL_DEV_BEARER_TOKEN: standIn.token };
+    const env = {
+      AzureWebJobsStorage: azurite.connectionString(),
+      LOGS_INGESTION_ENDPOINT: standIn.url,
+      LOGS_DCR_IMMUTABLE_ID: standIn.ruleId,
+      LOCAL_DEV_BEARER_TOKEN: standIn.token,
+    };
     const deps = await buildDependencies(loadConfig(env), env);
     for (const size of [100, 1000]) {
       const bodies = [...workload({ count: size, seed: 5 })];
@@ -24,7 +32,15 @@ withTrustedCertificate(__filename, async () => {
       histogram.enable();
       const start = performance.now();
       const ledger = await processBatch(
-        { source: 'bench', partitionId: '0', messages: bodies.map((body, i) => ({ body, sequenceNumber: i, enqueuedTimeUtc: '2026-11-24T10:00:00Z' })) },
+        {
+          source: 'bench',
+          partitionId: '0',
+          messages: bodies.map((body, i) => ({
+            body,
+            sequenceNumber: i,
+            enqueuedTimeUtc: '2026-11-24T10:00:00Z',
+          })),
+        },
         deps,
       );
       const ms = performance.now() - start;

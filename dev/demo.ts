@@ -8,15 +8,23 @@ import { replayCommand } from '../lib/cli/replayCommand';
 import { loadConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
 import type { Ledger } from '../lib/ledger';
+import { coverageCommand } from '../lib/cli/coverageCommand';
+import { buildCoverageDependencies } from '../lib/coverage/dependencies';
+import type { WebhookBody } from '../lib/coverage/notify';
+import { reconcileCoverage } from '../lib/coverage/reconcile';
+import { startArmStandIn } from './armServer';
 import { startAzurite } from './azurite';
 import { startLogsIngestionStandIn } from './logsIngestionServer';
+import { SAMPLE_HUB, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
+import { startWebhookReceiver } from './webhookReceiver';
 import { withTrustedCertificate, type TrustedCertificate } from './trustedCertificate';
 import { workload } from './workload';
 
 /**
- * `npm run demo`: the whole delivery path on this machine, no Azure needed. Azurite and the https Logs
- * Ingestion stand-in start on free ports; the Defender samples, generated oversized events and malformed
- * ones go through the very function the Event Hub trigger calls; the summary shows where everything went.
+ * `npm run demo`: the whole product on this machine, no Azure needed. Azurite and the https Logs Ingestion
+ * stand-in start on free ports; the Defender samples, generated oversized events and malformed ones go
+ * through the very function the Event Hub trigger calls; then coverage is reconciled over a sample estate
+ * behind a local https Resource Manager, and its alerts arrive at a local webhook.
  */
 
 const ROOT = resolve(__dirname, '../..');
@@ -86,6 +94,70 @@ async function listContainer(
     out.push({ name: blob.name, lines: text.split('\n').filter(Boolean) });
   }
   return out;
+}
+
+/** Coverage over the sample estate: every kind of gap, the alert at a local webhook, then a fix and its recovery alert. */
+async function demoCoverage(
+  cert: TrustedCertificate,
+  deliveryEnv: NodeJS.ProcessEnv,
+  token: string,
+): Promise<string> {
+  heading(
+    'coverage: an estate of 11 subscriptions behind a local https Resource Manager (pages of 3, every 7th request answered 429)',
+  );
+  const arm = await startArmStandIn({
+    ...cert,
+    estate: sampleEstate(),
+    token,
+    pageSize: 3,
+    throttle: { every: 7, retryAfterSeconds: 1 },
+  });
+  const webhook = await startWebhookReceiver(cert);
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...deliveryEnv,
+      AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
+      COVERAGE_DESTINATIONS: SAMPLE_HUB,
+      COVERAGE_WEBHOOK_URL: webhook.url,
+    };
+    const config = loadConfig(env, { delivery: false, coverage: true });
+    const deps = await buildCoverageDependencies(config, env);
+    // The replay above was the only traffic from the sample subscriptions; the silent one last sent ten days ago.
+    await deps.heartbeat.record([
+      {
+        subscriptionId: STALE_SUBSCRIPTION,
+        dataType: 'Recommendation',
+        snapshot: false,
+        lastSeen: new Date(Date.now() - 10 * 86_400_000),
+      },
+    ]);
+    const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stdout, env };
+    const first = await coverageCommand({ json: false, remediate: false, dryRun: false }, io, deps);
+    process.stdout.write(
+      `(exit code ${first}: gaps found; ${arm.requests.filter((r) => r.status === 429).length} requests throttled with Retry-After and retried)\n`,
+    );
+    heading('the alert, as the webhook received it');
+    process.stdout.write(
+      `${(webhook.received[0] as WebhookBody | undefined)?.text ?? '(no alert arrived)'}\n`,
+    );
+
+    heading('someone switches the Finance export back on; the next run alerts once, for the recovery only');
+    arm.estate.find((s) => s.displayName.startsWith('Finance'))!.automations[0]!.properties.isEnabled = true;
+    const second = await reconcileCoverage(await buildCoverageDependencies(config, env), {
+      remediate: false,
+      dryRun: false,
+    });
+    process.stdout.write(
+      `${(webhook.received[1] as WebhookBody | undefined)?.text ?? '(no alert arrived)'}\n`,
+    );
+    const alerts = webhook.received.length;
+    return alerts === 2 && second.counts.Covered === 3
+      ? `ok (${second.gaps} gaps open, ${alerts} alerts received)`
+      : `unexpected: ${alerts} alerts`;
+  } finally {
+    await webhook.close();
+    await arm.close();
+  }
 }
 
 async function main(cert: TrustedCertificate): Promise<number> {
@@ -165,15 +237,24 @@ async function main(cert: TrustedCertificate): Promise<number> {
       }
     }
 
+    const coverage = await demoCoverage(cert, env, logs.token);
+
     heading('summary');
     const accounted = ledger.invalid + ledger.dropped + ledger.routed;
     process.stdout.write(
       `received ${ledger.received} = accounted ${accounted} (${ledger.routed} routed, ${ledger.dropped} dropped, ${ledger.invalid} dead-lettered); ` +
         `${ledger.problems.length === 0 ? 'every event accounted for' : `PROBLEMS: ${ledger.problems.join('; ')}`}\n`,
     );
+    process.stdout.write(`coverage: ${coverage}\n`);
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    // The malformed inputs are dead-lettered on purpose: the demo succeeds when everything is accounted for.
-    return ledger.problems.length === 0 && accounted === ledger.received && code !== 70 ? 0 : 1;
+    // The malformed inputs are dead-lettered and the estate has gaps on purpose: the demo succeeds when
+    // every event is accounted for and the coverage alerts arrived.
+    return ledger.problems.length === 0 &&
+      accounted === ledger.received &&
+      code !== 70 &&
+      coverage.startsWith('ok')
+      ? 0
+      : 1;
   } finally {
     await logs.close();
     await azurite.stop();
