@@ -18,20 +18,8 @@ export const EVENT_SOURCES = [
 ] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
-/** What the built-in policy exports, plus the weekly snapshots: alerts have no snapshot twin. */
-export const DEFAULT_REQUIRED_SOURCES: readonly EventSource[] = [
-  'Alerts',
-  'Assessments',
-  'AssessmentsSnapshot',
-  'SubAssessments',
-  'SubAssessmentsSnapshot',
-  'SecureScores',
-  'SecureScoresSnapshot',
-  'SecureScoreControls',
-  'SecureScoreControlsSnapshot',
-  'RegulatoryComplianceAssessment',
-  'RegulatoryComplianceAssessmentSnapshot',
-];
+/** What the built-in policy exports, plus the weekly snapshots (alerts have no snapshot twin); attack paths are opt-in. */
+export const DEFAULT_REQUIRED_SOURCES: readonly EventSource[] = EVENT_SOURCES.filter((source) => !source.startsWith('AttackPaths'));
 
 /** The data type (and snapshot flag) the pipeline records in the heartbeat for each source. */
 export function sourceDataType(source: EventSource): { dataType: DataType; snapshot: boolean } {
