@@ -77,8 +77,12 @@ const schema = z.object({
   REDRIVE_MAX_AGE_HOURS: count(72),
   LOCAL_DEV_BEARER_TOKEN: setting(z.string().optional()),
   AZURE_RESOURCE_MANAGER_ENDPOINT: setting(httpsUrl.default('https://management.azure.com')),
+  // `all` (the default) is every subscription the identity can see; otherwise subscription ids.
   COVERAGE_SCOPE: setting(
-    list(z.string().regex(/^[0-9A-Za-z-]{1,64}$/, 'must be subscription ids')).optional(),
+    z.preprocess(
+      (value) => (typeof value === 'string' && value.trim().toLowerCase() === 'all' ? undefined : value),
+      list(z.string().regex(/^[0-9A-Za-z-]{1,64}$/, 'must be `all` or subscription ids')).optional(),
+    ),
   ),
   COVERAGE_DESTINATIONS: setting(
     list(
