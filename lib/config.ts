@@ -127,6 +127,9 @@ const containerName = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 type Settings = z.output<typeof schema>;
 
+/** The names of the app's own settings (infra/ sets each one: test/unit/infra.test.ts). */
+export const SETTING_NAMES = Object.keys(schema.shape) as ReadonlyArray<keyof Settings>;
+
 export type Config = Omit<Settings, 'ROUTES'> & {
   ROUTES: Rule[];
   /** Where the archive, parked and dead-letter containers live (ARCHIVE_STORAGE). */

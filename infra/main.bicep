@@ -1,0 +1,413 @@
+// defender-export: everything the app needs in one resource group, with managed identities and no keys.
+// Deploy: az deployment sub create -l <region> -f infra/main.bicep -p infra/main.bicepparam (or `azd up`).
+targetScope = 'subscription'
+
+// ---------- naming ----------
+@minLength(1)
+@maxLength(40)
+@description('Name of the environment, used in resource names (e.g. "defender-export-prod").')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource.')
+param location string
+
+@description('Resource group to create or reuse; default rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Tags for every resource.')
+param tags object = {}
+
+// ---------- Event Hubs ----------
+@description('Resource id of an existing Event Hubs namespace whose hubs Defender already exports to; empty creates one.')
+param existingEventHubNamespaceId string = ''
+
+@description('Hub that Defender for Cloud continuous export sends to.')
+param defenderCloudEventHubName string = 'defender-cloud'
+
+@description('Hub that the Defender XDR streaming API sends to.')
+param defenderXdrEventHubName string = 'defender-xdr'
+
+@description('Consumer group the functions read with (created on both hubs).')
+param consumerGroupName string = 'defender-export'
+
+@minValue(1)
+@maxValue(32)
+@description('Partitions of each created hub (a new namespace only).')
+param eventHubPartitionCount int = 4
+
+@description('Object id of the "Windows Azure Security Resource Provider" service principal in this tenant (az ad sp show --id 8edd93e1-2103-40b4-bd70-6e34e586362d --query id -o tsv). Set it to let continuous export send to the hub in trusted-service mode (no connection string); empty skips the role.')
+param securityProviderPrincipalId string = ''
+
+// ---------- Log Analytics ----------
+@description('Resource id of an existing Log Analytics workspace; empty creates one.')
+param existingWorkspaceId string = ''
+
+@minValue(4)
+@maxValue(730)
+@description('Interactive retention of DefenderExport_CL, in days.')
+param tableRetentionInDays int = 90
+
+@minValue(4)
+@maxValue(4383)
+@description('Total retention of DefenderExport_CL (interactive plus long-term), in days.')
+param tableTotalRetentionInDays int = 365
+
+// ---------- storage ----------
+@allowed(['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS'])
+@description('Redundancy of the storage account; the Archive tier exists for these only.')
+param storageSku string = 'Standard_LRS'
+
+@description('Days after which an archived batch moves to the Cool tier.')
+param archiveCoolAfterDays int = 30
+
+@description('Days after which an archived batch moves to the Archive tier.')
+param archiveArchiveAfterDays int = 90
+
+@description('Days after which an archived batch is deleted.')
+param archiveDeleteAfterDays int = 365
+
+@description('Days after which a parked item nobody redrove is deleted (the redrive gives up far sooner).')
+param parkedDeleteAfterDays int = 30
+
+@description('Days after which a dead letter is deleted.')
+param deadLetterDeleteAfterDays int = 180
+
+// ---------- the pipeline (app settings; see README "Configure") ----------
+@minValue(1024)
+@maxValue(1048576)
+@description('RECORD_SIZE_LIMIT_BYTES: most UTF-8 bytes one row may take as sent.')
+param recordSizeLimitBytes int = 32768
+
+@allowed(['split', 'trim'])
+@description('OVERSIZE_STRATEGY: what to do with an event over the limit.')
+param oversizeStrategy string = 'split'
+
+@description('ROUTES: JSON array of routing rules.')
+param routes string = '[{"to":["logs","archive"]}]'
+
+@description('REDRIVE_SCHEDULE: NCRONTAB of redriveParked.')
+param redriveSchedule string = '0 */5 * * * *'
+
+@description('REDRIVE_MAX_ATTEMPTS: attempts before a parked item is dead-lettered.')
+param redriveMaxAttempts int = 10
+
+@description('REDRIVE_MAX_AGE_HOURS: age after which a parked item is dead-lettered.')
+param redriveMaxAgeHours int = 72
+
+// ---------- coverage ----------
+@description('COVERAGE_DESTINATIONS: resource ids a subscription\'s export must send to (comma separated); empty means the Defender for Cloud hub deployed here. "off" disables reconcileCoverage.')
+param coverageDestinations string = ''
+
+@description('COVERAGE_SCOPE: "all" or subscription ids, comma separated.')
+param coverageScope string = 'all'
+
+@description('COVERAGE_REQUIRED_SOURCES: export sources every subscription must send; empty takes the app default.')
+param coverageRequiredSources string = ''
+
+@description('COVERAGE_REQUIRED_SEVERITIES: severities the export filters must not drop.')
+param coverageRequiredSeverities string = 'High,Medium,Low'
+
+@description('COVERAGE_STALE_AFTER_HOURS: silence of streaming data that makes a subscription Stale (0 = off).')
+param coverageStaleAfterHours int = 48
+
+@description('COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: silence of weekly snapshots that makes a subscription Stale (0 = off).')
+param coverageSnapshotStaleAfterDays int = 8
+
+@description('COVERAGE_REMINDER_HOURS: how often an open gap is alerted again.')
+param coverageReminderHours int = 24
+
+@secure()
+@description('COVERAGE_WEBHOOK_URL: https incoming webhook (Teams, Slack, Logic App) for gap and recovery messages; empty sends none.')
+param coverageWebhookUrl string = ''
+
+@description('COVERAGE_SCHEDULE: NCRONTAB of reconcileCoverage.')
+param coverageSchedule string = '0 0 */6 * * *'
+
+@description('COVERAGE_CONCURRENCY: concurrent ARM reads.')
+param coverageConcurrency int = 16
+
+@description('COVERAGE_REMEDIATE: create or fix the export of a subscription with a gap (grant Security Admin with infra/coverage-access.bicep).')
+param coverageRemediate bool = false
+
+@description('COVERAGE_REMEDIATION_RESOURCE_GROUP: resource group, in each subscription, of a created export.')
+param coverageRemediationResourceGroup string = ''
+
+@description('COVERAGE_REMEDIATION_NAME: name of a created export.')
+param coverageRemediationName string = 'exportToEventHub'
+
+@description('COVERAGE_REMEDIATION_LOCATION: region of a created export; empty is this deployment\'s region.')
+param coverageRemediationLocation string = ''
+
+@description('COVERAGE_REMEDIATION_ADOPT: also rewrite exports this app did not create.')
+param coverageRemediationAdopt bool = false
+
+// ---------- the function app ----------
+@minValue(1)
+@maxValue(1000)
+@description('Most instances the Flex Consumption plan scales to.')
+param maximumInstanceCount int = 40
+
+@allowed([512, 2048, 4096])
+@description('Memory of each instance, in MB.')
+param instanceMemoryMB int = 2048
+
+// ---------- alerts ----------
+@description('Email address for coverage and delivery alerts; empty sends no email.')
+param alertEmail string = ''
+
+@secure()
+@description('Webhook (common alert schema) for coverage and delivery alerts; empty sends none.')
+param alertWebhookUrl string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var allTags = union(tags, { 'azd-env-name': environmentName })
+var useExistingNamespace = !empty(existingEventHubNamespaceId)
+var useExistingWorkspace = !empty(existingWorkspaceId)
+var namespaceSubscription = useExistingNamespace ? split(existingEventHubNamespaceId, '/')[2] : subscription().subscriptionId
+var namespaceGroup = useExistingNamespace ? split(existingEventHubNamespaceId, '/')[4] : rg.name
+var namespaceName = useExistingNamespace ? last(split(existingEventHubNamespaceId, '/')) : 'evhns-${resourceToken}'
+var workspaceSubscription = useExistingWorkspace ? split(existingWorkspaceId, '/')[2] : subscription().subscriptionId
+var workspaceGroup = useExistingWorkspace ? split(existingWorkspaceId, '/')[4] : rg.name
+var workspaceName = useExistingWorkspace ? last(split(existingWorkspaceId, '/')) : 'log-${resourceToken}'
+var functionAppName = 'func-${resourceToken}'
+
+var roles = {
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
+  eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  location: location
+  tags: allTags
+}
+
+module identity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'identity'
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  scope: rg
+  name: 'storage'
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: allTags
+    sku: storageSku
+    deploymentContainerName: 'app-package-${functionAppName}'
+    archiveCoolAfterDays: archiveCoolAfterDays
+    archiveArchiveAfterDays: archiveArchiveAfterDays
+    archiveDeleteAfterDays: archiveDeleteAfterDays
+    parkedDeleteAfterDays: parkedDeleteAfterDays
+    deadLetterDeleteAfterDays: deadLetterDeleteAfterDays
+  }
+}
+
+module eventHubs 'modules/eventHubs.bicep' = {
+  scope: resourceGroup(namespaceSubscription, namespaceGroup)
+  name: 'eventHubs'
+  params: {
+    name: namespaceName
+    createNamespace: !useExistingNamespace
+    location: location
+    tags: allTags
+    hubNames: [defenderCloudEventHubName, defenderXdrEventHubName]
+    partitionCount: eventHubPartitionCount
+    consumerGroupName: consumerGroupName
+  }
+}
+
+module workspace 'modules/workspace.bicep' = if (!useExistingWorkspace) {
+  scope: rg
+  name: 'workspace'
+  params: {
+    name: workspaceName
+    location: location
+    tags: allTags
+  }
+}
+
+module workspaceContent 'modules/workspaceContent.bicep' = {
+  scope: resourceGroup(workspaceSubscription, workspaceGroup)
+  name: 'workspaceContent'
+  params: {
+    workspaceName: workspaceName
+    retentionInDays: tableRetentionInDays
+    totalRetentionInDays: tableTotalRetentionInDays
+  }
+  dependsOn: [workspace]
+}
+
+module logsIngestion 'modules/logsIngestion.bicep' = {
+  scope: rg
+  name: 'logsIngestion'
+  params: {
+    name: resourceToken
+    location: location
+    tags: allTags
+    workspaceId: workspaceContent.outputs.workspaceId
+    tableName: workspaceContent.outputs.tableName
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  name: 'monitoring'
+  params: {
+    name: 'appi-${resourceToken}'
+    location: location
+    tags: allTags
+    workspaceId: workspaceContent.outputs.workspaceId
+  }
+}
+
+module appRoles 'modules/rbac.bicep' = {
+  scope: rg
+  name: 'appRoles'
+  params: {
+    storageAccountName: storage.outputs.name
+    storageAccountRoles: [
+      for role in [roles.storageBlobDataOwner, roles.storageTableDataContributor]: {
+        principalId: identity.outputs.principalId
+        roleDefinitionId: role
+      }
+    ]
+    dataCollectionRuleName: logsIngestion.outputs.dataCollectionRuleName
+    dataCollectionRuleRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
+    applicationInsightsName: monitoring.outputs.name
+    applicationInsightsRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
+  }
+}
+
+module hubRoles 'modules/rbac.bicep' = {
+  scope: resourceGroup(namespaceSubscription, namespaceGroup)
+  name: 'hubRoles'
+  params: {
+    eventHubNamespaceName: eventHubs.outputs.name
+    eventHubRoles: concat(
+      [
+        for hub in [defenderCloudEventHubName, defenderXdrEventHubName]: {
+          eventHubName: hub
+          principalId: identity.outputs.principalId
+          roleDefinitionId: roles.eventHubsDataReceiver
+        }
+      ],
+      empty(securityProviderPrincipalId)
+        ? []
+        : [
+            {
+              eventHubName: defenderCloudEventHubName
+              principalId: securityProviderPrincipalId
+              roleDefinitionId: roles.eventHubsDataSender
+            }
+          ]
+    )
+  }
+}
+
+var defenderCloudHubId = '${eventHubs.outputs.id}/eventhubs/${defenderCloudEventHubName}'
+
+module functionApp 'modules/functionApp.bicep' = {
+  scope: rg
+  name: 'functionApp'
+  params: {
+    name: functionAppName
+    location: location
+    tags: allTags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    eventHubsNamespace: eventHubs.outputs.fullyQualifiedNamespace
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    settings: {
+      DEFENDER_CLOUD_EVENTHUB: defenderCloudEventHubName
+      DEFENDER_XDR_EVENTHUB: defenderXdrEventHubName
+      EVENTHUB_CONSUMER_GROUP: consumerGroupName
+      LOGS_INGESTION_ENDPOINT: logsIngestion.outputs.logsIngestionEndpoint
+      LOGS_DCR_IMMUTABLE_ID: logsIngestion.outputs.dataCollectionRuleImmutableId
+      LOGS_STREAM_NAME: logsIngestion.outputs.streamName
+      ARCHIVE_CONTAINER: storage.outputs.archiveContainerName
+      PARKED_CONTAINER: storage.outputs.parkedContainerName
+      DEADLETTER_CONTAINER: storage.outputs.deadLetterContainerName
+      RECORD_SIZE_LIMIT_BYTES: string(recordSizeLimitBytes)
+      OVERSIZE_STRATEGY: oversizeStrategy
+      ROUTES: routes
+      REDRIVE_SCHEDULE: redriveSchedule
+      REDRIVE_MAX_ATTEMPTS: string(redriveMaxAttempts)
+      REDRIVE_MAX_AGE_HOURS: string(redriveMaxAgeHours)
+      AZURE_RESOURCE_MANAGER_ENDPOINT: environment().resourceManager
+      COVERAGE_DESTINATIONS: coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)
+      COVERAGE_SCOPE: coverageScope
+      COVERAGE_REQUIRED_SOURCES: coverageRequiredSources
+      COVERAGE_REQUIRED_SEVERITIES: coverageRequiredSeverities
+      COVERAGE_STALE_AFTER_HOURS: string(coverageStaleAfterHours)
+      COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: string(coverageSnapshotStaleAfterDays)
+      COVERAGE_REMINDER_HOURS: string(coverageReminderHours)
+      COVERAGE_WEBHOOK_URL: coverageWebhookUrl
+      COVERAGE_SCHEDULE: coverageSchedule
+      COVERAGE_CONCURRENCY: string(coverageConcurrency)
+      COVERAGE_REMEDIATE: string(coverageRemediate)
+      COVERAGE_REMEDIATION_RESOURCE_GROUP: coverageRemediationResourceGroup
+      COVERAGE_REMEDIATION_NAME: coverageRemediationName
+      COVERAGE_REMEDIATION_LOCATION: empty(coverageRemediationLocation) ? location : coverageRemediationLocation
+      COVERAGE_REMEDIATION_ADOPT: string(coverageRemediationAdopt)
+    }
+  }
+  dependsOn: [appRoles, hubRoles]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  name: 'alerts'
+  params: {
+    name: resourceToken
+    location: location
+    tags: allTags
+    workspaceId: workspaceContent.outputs.workspaceId
+    email: alertEmail
+    webhookUrl: alertWebhookUrl
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  scope: rg
+  name: 'workbook'
+  params: {
+    location: location
+    tags: allTags
+    workspaceId: workspaceContent.outputs.workspaceId
+  }
+}
+
+// Every value the app, the command line and a user need (azd writes them to .azure/<env>/.env).
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = rg.name
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output EVENTHUB_NAMESPACE string = eventHubs.outputs.fullyQualifiedNamespace
+output DEFENDER_CLOUD_EVENTHUB_ID string = defenderCloudHubId
+output DEFENDER_CLOUD_EVENTHUB string = defenderCloudEventHubName
+output DEFENDER_XDR_EVENTHUB string = defenderXdrEventHubName
+output EVENTHUB_CONSUMER_GROUP string = consumerGroupName
+output LOGS_INGESTION_ENDPOINT string = logsIngestion.outputs.logsIngestionEndpoint
+output LOGS_DCR_IMMUTABLE_ID string = logsIngestion.outputs.dataCollectionRuleImmutableId
+output LOGS_STREAM_NAME string = logsIngestion.outputs.streamName
+output LOG_ANALYTICS_WORKSPACE_ID string = workspaceContent.outputs.workspaceId
+output ARCHIVE_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
+output STATE_STORAGE__tableServiceUri string = storage.outputs.tableEndpoint
+output COVERAGE_DESTINATIONS string = coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)

@@ -1,0 +1,26 @@
+// The "Defender export" workbook (infra/workbooks/defender-export.workbook.json): pipeline health and
+// coverage, over the workspace.
+@description('Region.')
+param location string
+
+@description('Tags.')
+param tags object
+
+@description('Workspace the workbook queries.')
+param workspaceId string
+
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(resourceGroup().id, 'defender-export-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'Defender export'
+    category: 'workbook'
+    sourceId: workspaceId
+    serializedData: loadTextContent('../workbooks/defender-export.workbook.json')
+    version: 'Notebook/1.0'
+  }
+}
+
+output id string = workbook.id

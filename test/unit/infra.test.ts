@@ -1,0 +1,352 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ignore from 'ignore';
+import { describe, expect, it } from 'vitest';
+import { SETTING_NAMES } from '../../lib/config';
+import { fitRow } from '../../lib/fit/fit';
+import type { JsonObject } from '../../lib/records/json';
+import { normalizeEvent } from '../../lib/records/normalize';
+import { ROW_COLUMNS } from '../../lib/records/row';
+import { DEFAULT_STREAM } from '../../lib/routing/rules';
+import { sample } from '../helpers/samples';
+
+/**
+ * Bicep cannot be compiled on this machine; this keeps what can drift between infra/ and the code in step:
+ * settings, the row's columns, the KQL, and what `func azure functionapp publish` ships.
+ */
+const root = path.resolve(__dirname, '../..');
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+
+/** The keys of the Bicep object literal that follows `opening` (one `KEY: value` per line). */
+function bicepObjectKeys(source: string, opening: string): string[] {
+  const start = source.indexOf(opening);
+  expect(start, `${opening} not found`).toBeGreaterThan(-1);
+  const keys: string[] = [];
+  let depth = 0;
+  for (const line of source.slice(start + opening.length).split('\n')) {
+    if (depth === 0) {
+      const key = /^\s*([A-Za-z_][\w]*)\s*:/.exec(line);
+      if (key) keys.push(key[1]!);
+      else if (/^\s*}/.test(line)) break;
+    }
+    depth += (line.match(/[{[(]/g) ?? []).length - (line.match(/[}\])]/g) ?? []).length;
+  }
+  return keys;
+}
+
+const appSettings = [
+  ...bicepObjectKeys(read('infra/modules/functionApp.bicep'), 'var hostSettings = {'),
+  ...bicepObjectKeys(read('infra/main.bicep'), '    settings: {'),
+];
+const sampleSettings = Object.keys(
+  (JSON.parse(read('local.settings.sample.json')) as { Values: Record<string, string> }).Values,
+);
+
+describe('infra sets every setting the app reads', () => {
+  // Never in Azure: a static token for the local stand-ins.
+  const localOnly = new Set(['LOCAL_DEV_BEARER_TOKEN']);
+  // Flex Consumption takes the runtime from functionAppConfig and refuses the setting.
+  const flexReplaced = new Set(['FUNCTIONS_WORKER_RUNTIME']);
+  // Connections: Azure uses the identity-based form of each (`<NAME>__…`), never a connection string.
+  const connections = ['AzureWebJobsStorage', 'EventHubConnection', 'ARCHIVE_STORAGE', 'STATE_STORAGE'];
+
+  it("sets each of the config schema's settings", () => {
+    const missing = SETTING_NAMES.filter((name) => !localOnly.has(name) && !appSettings.includes(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('covers every setting of local.settings.sample.json, connections by identity', () => {
+    const missing = sampleSettings.filter(
+      (name) =>
+        !appSettings.includes(name) &&
+        !localOnly.has(name) &&
+        !flexReplaced.has(name) &&
+        !(connections.includes(name) && appSettings.some((s) => s.startsWith(`${name}__`))),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('sets every %SETTING% binding expression and connection the functions use, connections by managed identity', () => {
+    const sources = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts'));
+    const expressions = new Set<string>();
+    const used = new Set<string>();
+    for (const file of sources) {
+      const text = read(`functions/${file}`);
+      for (const m of text.matchAll(/'%([A-Z_]+)%'/g)) expressions.add(m[1]!);
+      for (const m of text.matchAll(/connection:\s*'([^']+)'/g)) used.add(m[1]!);
+    }
+    expect([...expressions].length).toBeGreaterThan(3);
+    expect([...expressions].filter((name) => !appSettings.includes(name))).toEqual([]);
+    for (const connection of used) {
+      expect(appSettings).toContain(`${connection}__fullyQualifiedNamespace`);
+      expect(appSettings).toContain(`${connection}__credential`);
+    }
+    expect(appSettings).not.toContain('AzureWebJobsStorage');
+    expect(appSettings).toEqual(
+      expect.arrayContaining(['AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__credential']),
+    );
+  });
+
+  it('sets nothing the app and host do not read (a typo would be silently ignored)', () => {
+    const hostAndSdk = new Set([
+      'AZURE_CLIENT_ID',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      'FUNCTIONS_NODE_BLOCK_ON_ENTRY_POINT_ERROR',
+    ]);
+    const identityParts = /__(credential|clientId|blobServiceUri|tableServiceUri|fullyQualifiedNamespace)$/;
+    const unknown = appSettings.filter(
+      (name) =>
+        !(SETTING_NAMES as readonly string[]).includes(name) &&
+        !hostAndSdk.has(name) &&
+        !(identityParts.test(name) && connections.includes(name.split('__')[0]!)),
+    );
+    expect(unknown).toEqual([]);
+  });
+});
+
+describe('infra declares the row the code sends', () => {
+  const infraColumns = (
+    JSON.parse(read('infra/row-columns.json')) as { columns: Array<{ name: string; type: string }> }
+  ).columns;
+
+  it("lists the row's columns, in order, with their types", () => {
+    expect(infraColumns).toEqual(ROW_COLUMNS.map(({ name, type }) => ({ name, type })));
+  });
+
+  it('builds both the table and the DCR stream from that list, and the stream flows into the table', () => {
+    const content = read('infra/modules/workspaceContent.bicep');
+    const ingestion = read('infra/modules/logsIngestion.bicep');
+    for (const bicep of [content, ingestion])
+      expect(bicep).toContain("loadJsonContent('../row-columns.json').columns");
+    expect(content).toContain("var tableName = 'DefenderExport_CL'");
+    expect(content).toMatch(/type: column\.type == 'datetime' \? 'dateTime' : column\.type/);
+    expect(ingestion).toContain(`var streamName = '${DEFAULT_STREAM}'`);
+    expect(ingestion).toContain("outputStream: 'Custom-${tableName}'");
+    expect(ingestion).toMatch(/'\$\{streamName\}': \{ columns: columns \}/);
+  });
+});
+
+// ---------- KQL ----------
+
+const KQL_DIR = path.join(root, 'infra/kql');
+const kqlFiles = readdirSync(KQL_DIR).filter((f) => f.endsWith('.kql'));
+const functionAliases = kqlFiles.filter((f) => /^[A-Z]/.test(f)).map((f) => f.replace(/\.kql$/, ''));
+const APP_TRACES_COLUMNS = [
+  'TimeGenerated',
+  'Message',
+  'OperationName',
+  'SeverityLevel',
+  'AppRoleName',
+  'Properties',
+];
+const TABLES: Record<string, readonly string[]> = {
+  DefenderExport_CL: ROW_COLUMNS.map((c) => c.name),
+  AppTraces: APP_TRACES_COLUMNS,
+};
+
+/** The KQL without comments and string literals (so their words are not read as names). */
+function code(kql: string): string {
+  return kql
+    .replace(/\/\/.*$/gm, '')
+    .replace(/@?"(?:[^"\\\n]|\\.)*"/g, '""')
+    .replace(/@?'(?:[^'\\\n]|\\.)*'/g, "''");
+}
+
+/** Names a query defines itself: `Name =` (extend, summarize, project, let, mv-expand, scan), `(A, B) =`, `Name: type`. */
+function definedNames(kql: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of kql.matchAll(/\b([A-Z]\w*)\s*=(?!=)/g)) names.add(m[1]!);
+  for (const m of kql.matchAll(/\bwith_itemindex\s*=\s*([A-Z]\w*)/g)) names.add(m[1]!);
+  for (const m of kql.matchAll(/\(([A-Z]\w*(?:\s*,\s*[A-Z]\w*)+)\)\s*=(?!=)/g))
+    for (const n of m[1]!.split(',')) names.add(n.trim());
+  for (const m of kql.matchAll(/\b([A-Z]\w*)\s*:\s*(dynamic|string|long|int|bool|real|datetime|timespan)\b/g))
+    names.add(m[1]!);
+  return names;
+}
+
+/** Capitalised names used as columns (KQL's own functions and operators are lower case; members after `.` are not columns). */
+function usedNames(kql: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of kql.matchAll(/(?<![.\w$])([A-Z]\w*)\b(?!\s*\()/g)) names.add(m[1]!);
+  return names;
+}
+
+/** The columns a function returns: the table's, plus what it defines. */
+function functionColumns(alias: string): string[] {
+  const kql = code(readFileSync(path.join(KQL_DIR, `${alias}.kql`), 'utf8'));
+  return [...TABLES.DefenderExport_CL!, ...definedNames(kql)];
+}
+
+/** Names in `kql` that are neither a column of what it reads, nor defined by it, nor a table or function. */
+function unknownNames(kql: string): string[] {
+  const text = code(kql);
+  const sources = [...Object.keys(TABLES), ...functionAliases].filter((s) =>
+    new RegExp(`\\b${s}\\b`).test(text),
+  );
+  const known = new Set<string>([...sources, ...definedNames(text)]);
+  for (const source of sources)
+    for (const column of TABLES[source] ?? functionColumns(source)) known.add(column);
+  return [...usedNames(text)].filter((name) => !known.has(name));
+}
+
+const workbook = JSON.parse(read('infra/workbooks/defender-export.workbook.json')) as {
+  items: Array<{ name: string; content: { query?: string } }>;
+};
+const workbookQueries = workbook.items
+  .filter((i) => i.content.query)
+  .map((i) => [i.name, i.content.query!] as const);
+
+describe('the KQL uses only columns that exist', () => {
+  it.each(kqlFiles)('infra/kql/%s', (file) => {
+    expect(unknownNames(readFileSync(path.join(KQL_DIR, file), 'utf8'))).toEqual([]);
+  });
+
+  it.each(workbookQueries)('workbook query %s', (_name, query) => {
+    expect(unknownNames(query)).toEqual([]);
+  });
+
+  it('catches a misspelled column (the check itself can fail)', () => {
+    expect(unknownNames('DefenderExport_CL | where SubscriptonId == "x" | project DisplayName')).toEqual([
+      'SubscriptonId',
+    ]);
+    expect(unknownNames('AppTraces | project DataType')).toEqual(['DataType']);
+  });
+
+  it('deploys every function file, and the workbook calls only deployed functions', () => {
+    const content = read('infra/modules/workspaceContent.bicep');
+    for (const alias of functionAliases) {
+      expect(content).toContain(`alias: '${alias}'`);
+      expect(content).toContain(`loadTextContent('../kql/${alias}.kql')`);
+    }
+    const alerts = read('infra/modules/alerts.bicep');
+    for (const file of kqlFiles.filter((f) => f.startsWith('alert-')))
+      expect(alerts).toContain(`../kql/${file}`);
+    for (const [, query] of workbookQueries)
+      for (const m of query.matchAll(/\b(DefenderExport[A-Za-z]+)\(/g))
+        expect(functionAliases).toContain(m[1]);
+  });
+});
+
+describe("DefenderExportReassembled's method rebuilds split events", () => {
+  // The KQL function's steps, in JavaScript: the share at each PartPath, shares at one path concatenated
+  // (arrays, strings) or merged (objects) in part order, then set into the event by path length.
+  function reassembleLikeKql(
+    rows: Array<{ PartIndex: number; PartPath: string; Properties: unknown }>,
+  ): unknown {
+    const segments = (p: string) =>
+      [...p.matchAll(/\["((?:[^"\\]|\\.)*)"\]/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+    const at = (value: unknown, keys: string[]) =>
+      keys.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], value);
+    const byPath = new Map<string, unknown[]>();
+    for (const row of [...rows].sort((a, b) => a.PartIndex - b.PartIndex)) {
+      const share = row.PartPath === '$' ? row.Properties : at(row.Properties, segments(row.PartPath));
+      byPath.set(row.PartPath, [...(byPath.get(row.PartPath) ?? []), share]);
+    }
+    let event: Record<string, unknown> = {};
+    for (const [p, shares] of [...byPath].sort(([a], [b]) => a.length - b.length)) {
+      const value = Array.isArray(shares[0])
+        ? shares.flat()
+        : typeof shares[0] === 'string'
+          ? shares.join('')
+          : Object.assign({}, ...shares);
+      if (p === '$') event = value as Record<string, unknown>;
+      else {
+        const keys = segments(p);
+        (at(event, keys.slice(0, -1)) as Record<string, unknown>)[keys[keys.length - 1]!] = value;
+      }
+    }
+    return event;
+  }
+
+  it('an alert split at two levels (entities, and a long string inside ExtendedProperties)', () => {
+    const alert = sample<JsonObject>('alert-eventhub-example-1-sample-alert.json') as Record<
+      string,
+      unknown
+    > &
+      JsonObject;
+    alert.Entities = Array.from({ length: 30 }, (_, i) => ({
+      $id: String(i),
+      Type: 'host',
+      HostName: `h${i}`.padEnd(300, 'x'),
+    }));
+    (alert.ExtendedProperties as Record<string, unknown>)['Investigation notes'] = 'é'.repeat(6000);
+    const event = normalizeEvent(alert, { index: 0, enqueuedTimeUtc: '2026-11-24T10:00:00Z' });
+    const { rows } = fitRow(event, { limit: 4096, strategy: 'split', archiveBlob: 'alert/batch.ndjson.gz' });
+    const paths = new Set(rows.map((r) => r.PartPath));
+    expect(paths).toEqual(
+      new Set([
+        '$',
+        '$["Entities"]',
+        '$["ExtendedProperties"]',
+        '$["ExtendedProperties"]["Investigation notes"]',
+      ]),
+    );
+    expect(reassembleLikeKql(rows)).toEqual(alert);
+  });
+});
+
+// ---------- publishing ----------
+
+describe('what `func azure functionapp publish` ships', () => {
+  const funcignore = ignore().add(read('.funcignore'));
+  const ships = (file: string) => !funcignore.ignores(file);
+
+  it('ships the compiled functions the package.json main glob names, host.json and package.json', () => {
+    const pkg = JSON.parse(read('package.json')) as { main: string; dependencies: Record<string, string> };
+    expect(pkg.main).toBe('dist/functions/*.js');
+    const functions = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts'));
+    for (const f of functions) {
+      const compiled = `dist/functions/${f.replace(/\.ts$/, '.js')}`;
+      expect(existsSync(path.join(root, compiled)), compiled).toBe(true);
+      expect(ships(compiled), compiled).toBe(true);
+    }
+    for (const file of [
+      'host.json',
+      'package.json',
+      'dist/lib/pipeline.js',
+      'dist/functions/handlers/ingest.js',
+    ])
+      expect(ships(file), file).toBe(true);
+    for (const dependency of Object.keys(pkg.dependencies))
+      expect(ships(`node_modules/${dependency}/package.json`), dependency).toBe(true);
+  });
+
+  it('leaves sources, tests, local settings, tooling and dev-only code behind', () => {
+    const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+    const shipped = tracked.filter(ships);
+    expect(
+      shipped.filter((f) => /\.(ts|mts)$/.test(f) || /^(test|dev|bench|infra|docs|\.ci)\//.test(f)),
+    ).toEqual([]);
+    for (const file of [
+      'local.settings.json',
+      'dist/dev/demo.js',
+      'dist/bench/delivery.js',
+      'node_modules/typescript/package.json',
+      'node_modules/vitest/package.json',
+    ])
+      expect(ships(file), file).toBe(false);
+  });
+
+  it('is preceded in the README by a build and a prune to production dependencies', () => {
+    const deploy = read('README.md').split('## Deploy')[1]?.split('\n## ')[0] ?? '';
+    expect(deploy).toMatch(
+      /npm ci && npm run build && npm prune --omit=dev\s*\n\s*func azure functionapp publish <FUNCTION_APP_NAME> --build local/,
+    );
+  });
+
+  it('keeps the extension bundle and host settings the functions need', () => {
+    const host = JSON.parse(read('host.json')) as {
+      version: string;
+      extensionBundle: { id: string; version: string };
+    };
+    expect(host.version).toBe('2.0');
+    expect(host.extensionBundle).toEqual({
+      id: 'Microsoft.Azure.Functions.ExtensionBundle',
+      version: '[4.*, 5.0.0)',
+    });
+  });
+});
