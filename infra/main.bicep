@@ -19,7 +19,7 @@ param resourceGroupName string = ''
 param tags object = {}
 
 // ---------- Event Hubs ----------
-@description('Resource id of an existing Event Hubs namespace whose hubs Defender already exports to; empty creates one.')
+@description('Resource id of an existing Event Hubs namespace (Standard tier or above: Basic has no consumer groups) whose hubs Defender already exports to; empty creates one.')
 param existingEventHubNamespaceId string = ''
 
 @description('Hub that Defender for Cloud continuous export sends to.')
@@ -143,7 +143,7 @@ param coverageRemediationLocation string = ''
 param coverageRemediationAdopt bool = false
 
 // ---------- the function app ----------
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 @description('Most instances the Flex Consumption plan scales to.')
 param maximumInstanceCount int = 40
@@ -215,7 +215,7 @@ module storage 'modules/storage.bicep' = {
 
 module eventHubs 'modules/eventHubs.bicep' = {
   scope: resourceGroup(namespaceSubscription, namespaceGroup)
-  name: 'eventHubs'
+  name: 'eventHubs-${resourceToken}'
   params: {
     name: namespaceName
     createNamespace: !useExistingNamespace
@@ -239,7 +239,7 @@ module workspace 'modules/workspace.bicep' = if (!useExistingWorkspace) {
 
 module workspaceContent 'modules/workspaceContent.bicep' = {
   scope: resourceGroup(workspaceSubscription, workspaceGroup)
-  name: 'workspaceContent'
+  name: 'workspaceContent-${resourceToken}'
   params: {
     workspaceName: workspaceName
     retentionInDays: tableRetentionInDays
@@ -253,7 +253,7 @@ module logsIngestion 'modules/logsIngestion.bicep' = {
   name: 'logsIngestion'
   params: {
     name: resourceToken
-    location: location
+    location: workspaceContent.outputs.location // the DCE must be in the workspace's region
     tags: allTags
     workspaceId: workspaceContent.outputs.workspaceId
     tableName: workspaceContent.outputs.tableName
@@ -291,17 +291,23 @@ module appRoles 'modules/rbac.bicep' = {
 
 module hubRoles 'modules/rbac.bicep' = {
   scope: resourceGroup(namespaceSubscription, namespaceGroup)
-  name: 'hubRoles'
+  name: 'hubRoles-${resourceToken}'
   params: {
     eventHubNamespaceName: eventHubs.outputs.name
     eventHubRoles: concat(
       [
-        for hub in [defenderCloudEventHubName, defenderXdrEventHubName]: {
-          eventHubName: hub
+        {
+          eventHubName: defenderCloudEventHubName
+          principalId: identity.outputs.principalId
+          roleDefinitionId: roles.eventHubsDataReceiver
+        }
+        {
+          eventHubName: defenderXdrEventHubName
           principalId: identity.outputs.principalId
           roleDefinitionId: roles.eventHubsDataReceiver
         }
       ],
+      // Trusted-service continuous export: the Defender for Cloud resource provider sends with its own identity.
       empty(securityProviderPrincipalId)
         ? []
         : [

@@ -66,4 +66,5 @@ resource consumerGroups 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@
 
 output id string = namespace.id
 output name string = namespace.name
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+// The host of the namespace's endpoint (https://<name>.servicebus.windows.net:443/ in the public cloud).
+output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '//')[1], ':')[0]

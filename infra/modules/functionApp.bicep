@@ -37,7 +37,8 @@ param maximumInstanceCount int
 @description('Memory per instance, in MB.')
 param instanceMemoryMB int
 
-@description('The pipeline\'s own settings (README "Configure"), by name.')
+@secure()
+@description('The pipeline\'s own settings (README "Configure"), by name; secure because COVERAGE_WEBHOOK_URL carries a token.')
 param settings object
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -3,7 +3,7 @@
 @description('Suffix of the endpoint and rule names.')
 param name string
 
-@description('Region (the workspace may be elsewhere).')
+@description('Region: the workspace\'s (a data collection endpoint must be in the region of the workspace it sends to).')
 param location string
 
 @description('Tags.')

@@ -18,7 +18,8 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
     displayName: 'Defender export'
     category: 'workbook'
     sourceId: workspaceId
-    serializedData: loadTextContent('../workbooks/defender-export.workbook.json')
+    // The workspace as fallback resource, so the queries have one wherever the workbook is opened from.
+    serializedData: replace(loadTextContent('../workbooks/defender-export.workbook.json'), '"fallbackResourceIds": []', '"fallbackResourceIds": ["${workspaceId}"]')
     version: 'Notebook/1.0'
   }
 }

@@ -74,4 +74,5 @@ resource savedFunctions 'Microsoft.OperationalInsights/workspaces/savedSearches@
 ]
 
 output workspaceId string = workspace.id
+output location string = workspace.location
 output tableName string = table.name

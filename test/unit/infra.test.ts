@@ -161,7 +161,9 @@ function definedNames(kql: string): Set<string> {
   for (const m of kql.matchAll(/\bwith_itemindex\s*=\s*([A-Z]\w*)/g)) names.add(m[1]!);
   for (const m of kql.matchAll(/\(([A-Z]\w*(?:\s*,\s*[A-Z]\w*)+)\)\s*=(?!=)/g))
     for (const n of m[1]!.split(',')) names.add(n.trim());
-  for (const m of kql.matchAll(/\b([A-Z]\w*)\s*:\s*(dynamic|string|long|int|bool|real|datetime|timespan)\b/g))
+  for (const m of kql.matchAll(
+    /\b([A-Z]\w*)\s*:\s*(dynamic|string|long|int|bool|real|datetime|timespan|\()/g,
+  ))
     names.add(m[1]!);
   return names;
 }
@@ -214,6 +216,11 @@ describe('the KQL uses only columns that exist', () => {
     expect(unknownNames('AppTraces | project DataType')).toEqual(['DataType']);
   });
 
+  it('leaves the workbook a fallback resource for workbook.bicep to fill in', () => {
+    expect(read('infra/workbooks/defender-export.workbook.json')).toContain('"fallbackResourceIds": []');
+    expect(read('infra/modules/workbook.bicep')).toContain(`'"fallbackResourceIds": []'`);
+  });
+
   it('deploys every function file, and the workbook calls only deployed functions', () => {
     const content = read('infra/modules/workspaceContent.bicep');
     for (const alias of functionAliases) {
@@ -230,37 +237,48 @@ describe('the KQL uses only columns that exist', () => {
 });
 
 describe("DefenderExportReassembled's method rebuilds split events", () => {
-  // The KQL function's steps, in JavaScript: the share at each PartPath, shares at one path concatenated
-  // (arrays, strings) or merged (objects) in part order, then set into the event by path length.
-  function reassembleLikeKql(
-    rows: Array<{ PartIndex: number; PartPath: string; Properties: unknown }>,
-  ): unknown {
-    const segments = (p: string) =>
-      [...p.matchAll(/\["((?:[^"\\]|\\.)*)"\]/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
-    const at = (value: unknown, keys: string[]) =>
-      keys.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], value);
+  type Part = { EventKey: string; PartIndex: number; PartPath: string; Properties: unknown };
+  const segmentsOf = (p: string) =>
+    [...p.matchAll(/\["((?:[^"\\]|\\.)*)"\]/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+
+  // The KQL function's steps, in JavaScript (KQL itself cannot run here): parts deduplicated by
+  // (EventKey, PartIndex); each share reached by taking the only key Depth times; shares of one path
+  // concatenated or merged in part order; then, deepest level first, each value packed under its last key
+  // and merged into its parent's value, the child winning over the placeholder.
+  function reassembleLikeKql(parts: Part[]): unknown {
+    const unique = [...new Map(parts.map((p) => [`${p.EventKey}/${p.PartIndex}`, p])).values()];
+    const only = (v: unknown) => Object.values(v as Record<string, unknown>)[0];
     const byPath = new Map<string, unknown[]>();
-    for (const row of [...rows].sort((a, b) => a.PartIndex - b.PartIndex)) {
-      const share = row.PartPath === '$' ? row.Properties : at(row.Properties, segments(row.PartPath));
-      byPath.set(row.PartPath, [...(byPath.get(row.PartPath) ?? []), share]);
+    for (const part of unique.sort((a, b) => a.PartIndex - b.PartIndex)) {
+      let share = part.Properties;
+      for (let d = 0; d < segmentsOf(part.PartPath).length; d++) share = only(share);
+      byPath.set(part.PartPath, [...(byPath.get(part.PartPath) ?? []), share]);
     }
-    let event: Record<string, unknown> = {};
-    for (const [p, shares] of [...byPath].sort(([a], [b]) => a.length - b.length)) {
-      const value = Array.isArray(shares[0])
-        ? shares.flat()
-        : typeof shares[0] === 'string'
-          ? shares.join('')
-          : Object.assign({}, ...shares);
-      if (p === '$') event = value as Record<string, unknown>;
-      else {
-        const keys = segments(p);
-        (at(event, keys.slice(0, -1)) as Record<string, unknown>)[keys[keys.length - 1]!] = value;
+    const values = new Map<string, unknown>(
+      [...byPath].map(([path, shares]) => [
+        path,
+        Array.isArray(shares[0])
+          ? shares.flat()
+          : typeof shares[0] === 'string'
+            ? shares.join('')
+            : Object.assign({}, ...shares),
+      ]),
+    );
+    for (let level = 8; level >= 1; level--) {
+      for (const [path, value] of [...values]) {
+        const keys = segmentsOf(path);
+        if (keys.length !== level) continue;
+        const last = keys[keys.length - 1]!;
+        const parentPath = path.slice(0, path.length - JSON.stringify(last).length - 2);
+        const parent = values.get(parentPath) as Record<string, unknown> | undefined;
+        if (parent) values.set(parentPath, { ...parent, [last]: value });
+        values.delete(path);
       }
     }
-    return event;
+    return values.get('$');
   }
 
-  it('an alert split at two levels (entities, and a long string inside ExtendedProperties)', () => {
+  it('rebuilds an alert split at two levels (entities, and a long string inside ExtendedProperties), even when redelivered', () => {
     const alert = sample<JsonObject>('alert-eventhub-example-1-sample-alert.json') as Record<
       string,
       unknown
@@ -271,19 +289,36 @@ describe("DefenderExportReassembled's method rebuilds split events", () => {
       Type: 'host',
       HostName: `h${i}`.padEnd(300, 'x'),
     }));
-    (alert.ExtendedProperties as Record<string, unknown>)['Investigation notes'] = 'é'.repeat(6000);
+    (alert.ExtendedProperties as Record<string, unknown>)['Investigation "notes"'] = 'é'.repeat(6000);
     const event = normalizeEvent(alert, { index: 0, enqueuedTimeUtc: '2026-11-24T10:00:00Z' });
     const { rows } = fitRow(event, { limit: 4096, strategy: 'split', archiveBlob: 'alert/batch.ndjson.gz' });
-    const paths = new Set(rows.map((r) => r.PartPath));
-    expect(paths).toEqual(
+    expect(new Set(rows.map((r) => r.PartPath))).toEqual(
       new Set([
         '$',
         '$["Entities"]',
         '$["ExtendedProperties"]',
-        '$["ExtendedProperties"]["Investigation notes"]',
+        '$["ExtendedProperties"]["Investigation \\"notes\\""]',
       ]),
     );
-    expect(reassembleLikeKql(rows)).toEqual(alert);
+    expect(reassembleLikeKql([...rows, ...rows.slice(0, 3)])).toEqual(alert);
+  });
+
+  it('splits a nested path only inside a split parent, so folding level by level reaches the root', () => {
+    const finding = sample<JsonObject>('subassessment-eventhub-example-1.json') as Record<string, unknown> &
+      JsonObject;
+    finding.level1 = {
+      level2: { level3: { list: Array.from({ length: 200 }, (_, i) => `item ${i}`.padEnd(80, '.')) } },
+    };
+    const event = normalizeEvent(finding, { index: 0, enqueuedTimeUtc: '2026-11-24T10:00:00Z' });
+    const { rows } = fitRow(event, { limit: 2048, strategy: 'split', archiveBlob: 'x' });
+    const paths = new Set(rows.map((r) => r.PartPath));
+    expect(paths.size).toBeGreaterThan(3);
+    for (const path of paths) {
+      if (path === '$') continue;
+      const parent = path.replace(/\["(?:[^"\\]|\\.)*"\]$/, '');
+      expect(paths, `${path} has its parent ${parent}`).toContain(parent);
+    }
+    expect(reassembleLikeKql(rows)).toEqual(finding);
   });
 });
 
@@ -324,7 +359,7 @@ describe('what `func azure functionapp publish` ships', () => {
     for (const file of [
       'local.settings.json',
       'dist/dev/demo.js',
-      'dist/bench/delivery.js',
+      'dist/bench/run.js',
       'node_modules/typescript/package.json',
       'node_modules/vitest/package.json',
     ])
