@@ -1,6 +1,13 @@
 import { FitError } from '../errors';
 import type { NormalizedEvent } from '../records/normalize';
-import { makeRow, type LogsRow, type RowFrame, type RowIdentity } from '../records/row';
+import {
+  makeRow,
+  rememberRowJson,
+  rowJson,
+  type LogsRow,
+  type RowFrame,
+  type RowIdentity,
+} from '../records/row';
 import { jsonBytes } from './measure';
 import { formatPath, TEXT, WHOLE } from './partPath';
 import { wrapInSkeleton } from './skeleton';
@@ -76,7 +83,9 @@ export function fitRow(normalized: NormalizedEvent, options: FitOptions): FitRes
       OriginalBytes: originalBytes,
       ArchiveBlob: '',
     };
-    return { outcome: 'whole', rows: [makeRow(identity, frame, event)], originalBytes };
+    const row = makeRow(identity, frame, event);
+    rememberRowJson(row, rowJson(row, json));
+    return { outcome: 'whole', rows: [row], originalBytes };
   }
 
   if (options.strategy === 'trim') {

@@ -1,0 +1,303 @@
+import { LogsIngestionClient } from '@azure/monitor-ingestion';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { Command } from 'commander';
+import { credentialFor } from '../lib/azure/credentials';
+import { replayCommand } from '../lib/cli/replayCommand';
+import { loadConfig } from '../lib/config';
+import { buildDependencies, LOGS_GZIP_LEVEL } from '../lib/dependencies';
+import { fitRow } from '../lib/fit/fit';
+import { normalizeMessage, type NormalizedEvent } from '../lib/records/normalize';
+import type { LogsRow } from '../lib/records/row';
+import { startAzurite } from '../dev/azurite';
+import { startStandInProcess } from '../dev/logsIngestionServerProcess';
+import { withTrustedCertificate } from '../dev/trustedCertificate';
+import { workload } from '../dev/workload';
+
+/**
+ * `npm run bench`: every throughput figure of docs/performance.md measured in one run on this machine, so
+ * the ratios compare like with like. The Logs Ingestion stand-in, Azurite and the ARM stand-in run in
+ * processes of their own; memory and coverage are measured in child processes so nothing else counts.
+ */
+const program = new Command()
+  .name('bench')
+  .option('--events <n>', 'events in the workload', '20000')
+  .option('--subscriptions <n>', 'subscriptions in the coverage estate', '10000')
+  .option('--latency <ms>', 'ARM stand-in latency per call', '50')
+  .option('--partitions <n>', 'Event Hub partitions replayed side by side', '4')
+  .option('--json', 'print the results as one JSON object')
+  .allowExcessArguments(false);
+
+interface Step {
+  name: string;
+  events: number;
+  megabytes: number;
+  seconds: number;
+  peakRssMb: number;
+  /** CPU time of this process during the step (the stand-ins' own is not included). */
+  cpuSeconds?: number;
+  note?: string;
+}
+
+const ENQUEUED = '2026-11-24T10:00:00.000Z';
+const run = promisify(execFile);
+
+/** Runs `work`, sampling this process's RSS (the kernel's maxRSS never goes down, so it cannot tell steps apart). */
+async function timed(
+  work: () => Promise<void> | void,
+): Promise<{ seconds: number; peakRssMb: number; cpuSeconds: number }> {
+  global.gc?.();
+  const cpu = process.cpuUsage();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  const start = process.hrtime.bigint();
+  await work();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clearInterval(sampler);
+  const used = process.cpuUsage(cpu);
+  return {
+    seconds,
+    peakRssMb: Math.max(peak, process.memoryUsage().rss) / 1e6,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
+}
+
+async function childJson<T>(script: string, args: string[]): Promise<T[]> {
+  const { stdout } = await run(process.execPath, [join(__dirname, script), ...args], {
+    env: process.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as T);
+}
+
+withTrustedCertificate(__filename, async () => {
+  const options = program
+    .parse(process.argv)
+    .opts<{ events: string; subscriptions: string; latency: string; partitions: string; json?: boolean }>();
+  const count = Number(options.events);
+  const standIn = await startStandInProcess(
+    process.env.DEFENDER_EXPORT_DEV_CERT!,
+    process.env.DEFENDER_EXPORT_DEV_KEY!,
+  );
+  const azurite = await startAzurite();
+  const dir = mkdtempSync(join(tmpdir(), 'defender-export-bench-'));
+  const steps: Step[] = [];
+  try {
+    // The workload: the realistic mix (2 KB median, ~1% a tail of 40–300 KB alerts and findings).
+    const bodies = [...workload({ count, seed: 7 })];
+    const file = join(dir, 'events.ndjson');
+    writeFileSync(file, `${bodies.join('\n')}\n`);
+    const megabytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6;
+    const env: NodeJS.ProcessEnv = {
+      AzureWebJobsStorage: azurite.connectionString(),
+      LOGS_INGESTION_ENDPOINT: standIn.url,
+      LOGS_DCR_IMMUTABLE_ID: standIn.ruleId,
+      LOCAL_DEV_BEARER_TOKEN: standIn.token,
+    };
+    const accepted = async () => (await standIn.stats()).accepted;
+
+    // a. The floor: parse, serialise and gzip (our level) the same bytes, in 1 MB chunks as the SDK sends them.
+    let floorBytes = 0;
+    const a = await timed(() => {
+      let chunk: string[] = [];
+      let size = 0;
+      for (const body of bodies) {
+        const text = JSON.stringify(JSON.parse(body));
+        chunk.push(text);
+        size += text.length;
+        if (size >= 1_000_000) {
+          floorBytes += gzipSync(`[${chunk.join(',')}]`, { level: LOGS_GZIP_LEVEL }).length;
+          chunk = [];
+          size = 0;
+        }
+      }
+      if (chunk.length) floorBytes += gzipSync(`[${chunk.join(',')}]`, { level: LOGS_GZIP_LEVEL }).length;
+    });
+    steps.push({
+      name: 'a. floor: JSON.parse + JSON.stringify + gzip',
+      events: count,
+      megabytes,
+      ...a,
+      note: `${(floorBytes / 1e6).toFixed(1)} MB gzipped`,
+    });
+
+    // b. What a user writes by hand: the SDK uploading rows built beforehand (the building is not timed).
+    const rows: LogsRow[] = bodies.flatMap((body) =>
+      normalizeMessage(body, { enqueuedTimeUtc: ENQUEUED }).events.flatMap(
+        (event) => fitRow(event, { limit: 32_768, strategy: 'split', archiveBlob: '' }).rows,
+      ),
+    );
+    const client = new LogsIngestionClient(standIn.url, credentialFor(env));
+    let before = await accepted();
+    const b = await timed(() => client.upload(standIn.ruleId, 'Custom-DefenderExport', rows as never));
+    steps.push({
+      name: 'b. bare LogsIngestionClient.upload of pre-built rows',
+      events: count,
+      megabytes,
+      ...b,
+      note: `${(await accepted()) - before} of ${rows.length} rows accepted`,
+    });
+
+    // c and d. Our pipeline: bodies in, through the Event Hub handler (replay), logs only / logs and archive.
+    const replay = async (routes: unknown, source: string) => {
+      const routed = { ...env, ROUTES: JSON.stringify(routes) };
+      const deps = await buildDependencies(loadConfig(routed), routed);
+      const io = { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), env: routed };
+      io.stdout.resume();
+      io.stderr.resume();
+      before = await accepted();
+      const result = await timed(async () => {
+        const code = await replayCommand(
+          [file],
+          {
+            source,
+            enqueuedTime: ENQUEUED,
+            batchSize: 100,
+            partitions: Number(options.partitions),
+            json: false,
+          },
+          io,
+          deps,
+        );
+        if (code !== 0) throw new Error(`replay exited ${code}`);
+      });
+      return { ...result, note: `${(await accepted()) - before} rows accepted` };
+    };
+    steps.push({
+      name: 'c. pipeline (Event Hub handler), logs',
+      events: count,
+      megabytes,
+      ...(await replay([{ to: ['logs'] }], 'benchlogs')),
+    });
+    steps.push({
+      name: 'd. pipeline, logs and archive (Azurite)',
+      events: count,
+      megabytes,
+      ...(await replay([{ to: ['logs', 'archive'] }], 'benchboth')),
+    });
+
+    // e. Fit alone on the oversized tail, each strategy.
+    const tail: Array<{ event: NormalizedEvent; bytes: number }> = bodies
+      .filter((body) => body.length > 32_768)
+      .flatMap((body) =>
+        normalizeMessage(body, { enqueuedTimeUtc: ENQUEUED }).events.map((event) => ({
+          event,
+          bytes: Buffer.byteLength(body),
+        })),
+      );
+    const tailMb = tail.reduce((n, t) => n + t.bytes, 0) / 1e6;
+    for (const strategy of ['split', 'trim'] as const) {
+      let parts = 0;
+      const e = await timed(() => {
+        for (let round = 0; round < 5; round++)
+          for (const { event } of tail)
+            parts += fitRow(event, { limit: 32_768, strategy, archiveBlob: 'x' }).rows.length;
+      });
+      steps.push({
+        name: `e. fit alone, ${strategy}, oversized tail ×5`,
+        events: tail.length * 5,
+        megabytes: tailMb * 5,
+        ...e,
+        note: `${parts} rows`,
+      });
+    }
+
+    // Memory of one big batch, and f. coverage, each in a process of its own.
+    const [memory] = await childJson<{
+      events: number;
+      inputMb: number;
+      seconds: number;
+      peakRssMb: number;
+      boundMb: number;
+      delivered: boolean;
+    }>('memory.js', []);
+    if (!memory) throw new Error('the memory benchmark printed nothing');
+    steps.push({
+      name: 'memory: one batch of 100 events of 1 MB',
+      events: memory.events,
+      megabytes: memory.inputMb,
+      seconds: memory.seconds,
+      peakRssMb: memory.peakRssMb,
+      note: memory.delivered ? 'all delivered' : 'NOT all delivered',
+    });
+    const [coverage] = await childJson<{
+      seconds: number;
+      armCalls: number;
+      gaps: number;
+      peakRssMb: number;
+      subscriptions: number;
+    }>('coverage.js', [
+      '--subscriptions',
+      options.subscriptions,
+      '--latency',
+      options.latency,
+      '--runs',
+      '1',
+      '--json',
+    ]);
+    if (!coverage) throw new Error('the coverage benchmark printed nothing');
+    steps.push({
+      name: `f. coverage, ${coverage.subscriptions} subscriptions, ${options.latency} ms per ARM call`,
+      events: coverage.subscriptions,
+      megabytes: 0,
+      seconds: coverage.seconds,
+      peakRssMb: coverage.peakRssMb,
+      note: `${coverage.armCalls} ARM calls, ${coverage.gaps} gaps`,
+    });
+
+    const rate = (s: Step) => s.events / s.seconds;
+    const [sa, sb, sc, sd] = steps;
+    const fitRates = steps.filter((s) => s.name.startsWith('e.')).map((s) => s.megabytes / s.seconds);
+    const targets = [
+      { name: 'c ≥ 1.2 × b', value: rate(sc!) / rate(sb!), target: 1.2, unit: '×' },
+      { name: 'c ≥ 0.6 × a', value: rate(sc!) / rate(sa!), target: 0.6, unit: '×' },
+      { name: 'd ≥ 0.4 × a', value: rate(sd!) / rate(sa!), target: 0.4, unit: '×' },
+      { name: 'e ≥ 50 MB/s', value: Math.min(...fitRates), target: 50, unit: 'MB/s' },
+      {
+        name: 'memory ≤ 3 × input + 200 MB',
+        value: memory.peakRssMb,
+        target: memory.boundMb,
+        unit: 'MB',
+        atMost: true,
+      },
+      { name: 'f < 120 s', value: coverage.seconds, target: 120, unit: 's', atMost: true },
+    ].map((t) => ({ ...t, met: t.atMost ? t.value <= t.target : t.value >= t.target }));
+
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ events: count, megabytes, cpus: (await import('node:os')).cpus().length, steps, targets })}\n`,
+      );
+    } else {
+      const out: string[] = [
+        `workload: ${count} events, ${megabytes.toFixed(1)} MB (realistic mix, 2 KB median, ${tail.length} events over 32 KB)`,
+        '',
+      ];
+      out.push(
+        `${'step'.padEnd(56)} ${'events/s'.padStart(9)} ${'MB/s'.padStart(7)} ${'s'.padStart(6)} ${'CPU s'.padStart(6)} ${'peak RSS MB'.padStart(11)}  note`,
+      );
+      for (const s of steps)
+        out.push(
+          `${s.name.padEnd(56)} ${rate(s).toFixed(0).padStart(9)} ${(s.megabytes ? (s.megabytes / s.seconds).toFixed(1) : '-').padStart(7)} ${s.seconds.toFixed(2).padStart(6)} ${(s.cpuSeconds?.toFixed(2) ?? '-').padStart(6)} ${s.peakRssMb.toFixed(0).padStart(11)}  ${s.note ?? ''}`,
+        );
+      out.push('', 'targets:');
+      for (const t of targets)
+        out.push(
+          `  ${t.met ? 'met   ' : 'MISSED'} ${t.name.padEnd(30)} ${t.value.toFixed(2)} ${t.unit} (target ${t.atMost ? '≤' : '≥'} ${t.target.toFixed(t.unit === '×' ? 1 : 0)} ${t.unit})`,
+        );
+      process.stdout.write(`${out.join('\n')}\n`);
+    }
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await standIn.stop();
+    await azurite.stop();
+  }
+});
