@@ -20,6 +20,10 @@ export interface Fault {
   retryAfterMs?: number;
   /** Only requests whose records satisfy this fail (a poisoned row); others are ingested. */
   when?: (records: Array<Record<string, unknown>>) => boolean;
+  /** Answer only after this long (a slow or hung service); with status 204 the records are then ingested. */
+  delayMs?: number;
+  /** Drop the connection instead of answering (a network failure mid-request). */
+  reset?: boolean;
 }
 
 export interface IngestionRequest {
@@ -166,6 +170,18 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
     const fault = faults.find((f) => f.left > 0 && (!f.when || f.when(rows)));
     if (fault) {
       fault.left--;
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.reset) {
+        log(0);
+        req.socket.destroy();
+        return;
+      }
+      if (fault.status === 204) {
+        acceptedCount += rows.length;
+        if (options.keep !== false) accepted.set(streamName, [...(accepted.get(streamName) ?? []), ...rows]);
+        log(204);
+        return reply(res, 204);
+      }
       log(fault.status);
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);

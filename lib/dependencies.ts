@@ -23,6 +23,8 @@ export interface DependencyOptions {
   logsRetry?: LogsSinkOptions['retry'];
   storageRetry?: StoragePipelineOptions['retryOptions'];
   gzipLevel?: number;
+  /** Longest wait for one Logs Ingestion call before it counts as failed (and its rows are parked). */
+  logsTimeoutMs?: number;
 }
 
 /**
@@ -97,6 +99,7 @@ export async function buildDependencies(
           credential: credentialFor(env),
           gzipLevel: options.gzipLevel ?? LOGS_GZIP_LEVEL,
           ...(options.logsRetry ? { retry: options.logsRetry } : {}),
+          ...(options.logsTimeoutMs ? { timeoutMs: options.logsTimeoutMs } : {}),
         })
       : undefined;
   return {

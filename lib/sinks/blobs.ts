@@ -55,7 +55,9 @@ export async function createOnce(
     });
     return 'created';
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 409) return 'exists';
+    // Only this 409 means "already there"; another (a container being deleted, say) is a failure to write.
+    if (error instanceof RestError && error.statusCode === 409 && error.code === 'BlobAlreadyExists')
+      return 'exists';
     throw error;
   }
 }

@@ -33,6 +33,8 @@ export interface LogsSinkOptions {
   /** The SDK's retry of 429 and 5xx (it honours Retry-After); tests shorten the delays. */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
   maxConcurrency?: number;
+  /** Longest wait for one call (default 60 s): a hung connection must not hold the batch until the function times out. */
+  timeoutMs?: number;
 }
 
 /** The SDK compresses in a pipeline policy named GzippingPolicy; ours does the same at a chosen level. */
@@ -147,6 +149,7 @@ export class LogsIngestionSink {
     request.headers.set('content-type', 'application/json');
     request.headers.set('content-encoding', 'gzip');
     request.headers.set('accept', 'application/json');
+    request.timeout = this.options.timeoutMs ?? 60_000;
     const response = await this.client.pipeline.sendRequest(this.httpClient, request);
     if (response.status !== 204 && response.status !== 200) throw responseError(response);
   }
