@@ -1,7 +1,8 @@
 import type { Body } from './input';
 
 export interface ReplayMessage {
-  body: string;
+  /** The text, or the bytes of a line that is not valid UTF-8 (see Body). */
+  body: string | Buffer;
   sequenceNumber: number;
   where: string;
 }
@@ -36,7 +37,11 @@ export async function* batches(
       current = { partitionId: String(partition), messages: [] };
     }
     const partition = Number(current.partitionId);
-    current.messages.push({ body: body.text, sequenceNumber: next[partition]!++, where: body.where });
+    current.messages.push({
+      body: body.bytes ?? body.text,
+      sequenceNumber: next[partition]!++,
+      where: body.where,
+    });
     if (current.messages.length === options.batchSize) {
       yield current;
       current = undefined;

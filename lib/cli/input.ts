@@ -1,10 +1,13 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
 export interface Body {
   /** The text of one Event Hub message body (or one row, for reassemble). */
   text: string;
+  /** The line's bytes when they are not valid UTF-8: sent as they are, so the pipeline dead-letters them
+   * with the offset of the first bad byte instead of a decoder silently replacing it. */
+  bytes?: Buffer;
   /** `file:line` (or just `file` for a whole-file document), for messages about it. */
   where: string;
 }
@@ -18,15 +21,21 @@ const OPENS_DOCUMENT = /^\s*[[{]\s*$/;
  * line is one dead letter and its neighbours still go through. NDJSON is streamed, never held whole.
  */
 export async function* readBodies(input: Readable, name: string): AsyncGenerator<Body> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let mode: 'undecided' | 'lines' | 'document' = 'undecided';
   const document: string[] = [];
+  const documentBytes: Buffer[] = [];
+  let documentValid = true;
   let number = 0;
-  for await (const raw of lines) {
+  for await (const bytes of lines(input)) {
     number++;
+    const valid = isUtf8(bytes);
+    const decoded = bytes.toString('utf8');
+    const raw = decoded.endsWith('\r') ? decoded.slice(0, -1) : decoded;
     const line = number === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
     if (mode === 'document') {
       document.push(line);
+      documentBytes.push(bytes);
+      documentValid &&= valid;
       continue;
     }
     if (mode === 'undecided') {
@@ -34,13 +43,38 @@ export async function* readBodies(input: Readable, name: string): AsyncGenerator
       if (OPENS_DOCUMENT.test(line)) {
         mode = 'document';
         document.push(line);
+        documentBytes.push(bytes);
+        documentValid &&= valid;
         continue;
       }
       mode = 'lines';
     }
-    if (line.trim() !== '') yield { text: line, where: `${name}:${number}` };
+    if (line.trim() !== '') yield { text: line, where: `${name}:${number}`, ...(valid ? {} : { bytes }) };
   }
-  if (mode === 'document') yield { text: document.join('\n'), where: name };
+  if (mode === 'document') {
+    const text = document.join('\n');
+    yield documentValid
+      ? { text, where: name }
+      : { text, where: name, bytes: Buffer.concat(documentBytes.flatMap((b) => [b, NEWLINE])) };
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** The input's lines as bytes, without their newline (decoding waits until a line is whole). */
+async function* lines(input: Readable): AsyncGenerator<Buffer> {
+  let rest: Buffer | undefined;
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    let buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (rest) buffer = Buffer.concat([rest, buffer]);
+    let start = 0;
+    for (let end = buffer.indexOf(0x0a); end !== -1; end = buffer.indexOf(0x0a, start)) {
+      yield buffer.subarray(start, end);
+      start = end + 1;
+    }
+    rest = start < buffer.length ? buffer.subarray(start) : undefined;
+  }
+  if (rest) yield rest;
 }
 
 /** Every body of every file in order; `-` or no files at all means stdin. */
