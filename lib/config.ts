@@ -160,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const result = schema.safeParse(env);
   for (const issue of result.error?.issues ?? []) problems.push(issueText(issue.path, issue.message));
 
-  const rawRoutes = result.success ? result.data.ROUTES : undefined;
+  // Read on its own so its problems are listed even when another setting is invalid too.
+  const routesSetting = schema.shape.ROUTES.safeParse(env.ROUTES);
+  const rawRoutes = routesSetting.success ? routesSetting.data : undefined;
   const routes =
     rawRoutes === undefined ? { rules: DEFAULT_ROUTES, problems: [] } : validateRoutes(rawRoutes);
   for (const problem of routes.problems)

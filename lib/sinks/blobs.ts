@@ -24,14 +24,17 @@ export function datePath(time: Date, withHour: boolean): string {
   return parts.join('/');
 }
 
-/** Names from configuration or metadata, made safe for a blob path: nothing but [a-z0-9._-]. */
+/**
+ * Names from configuration or metadata, made safe for a blob path: nothing but [a-z0-9._-], and never a
+ * segment of dots only (`..` would climb out of its folder when the URL is resolved).
+ */
 export function pathSegment(value: string): string {
-  return (
+  const safe =
     value
       .toLowerCase()
       .replace(/[^a-z0-9._-]+/g, '_')
-      .slice(0, 64) || '_'
-  );
+      .slice(0, 64) || '_';
+  return /^\.+$/.test(safe) ? '_' : safe;
 }
 
 /**
