@@ -5,7 +5,7 @@ import { withTrustedCertificate } from '../dev/trustedCertificate';
 import { loadConfig } from '../lib/config';
 import { buildCoverageDependencies } from '../lib/coverage/dependencies';
 import { reconcileCoverage } from '../lib/coverage/reconcile';
-import { numberArg, peakRssMb } from './args';
+import { numberArg, peakRssMb } from './harness';
 
 /**
  * A reconciliation of a large estate against the ARM stand-in (its own process) with a fixed latency per

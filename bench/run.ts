@@ -14,10 +14,9 @@ import { buildDependencies, LOGS_GZIP_LEVEL } from '../lib/dependencies';
 import { fitRow } from '../lib/fit/fit';
 import { normalizeMessage, type NormalizedEvent } from '../lib/records/normalize';
 import type { LogsRow } from '../lib/records/row';
-import { startAzurite } from '../dev/azurite';
-import { startStandInProcess } from '../dev/logsIngestionServerProcess';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
 import { workload } from '../dev/workload';
+import { startLocalDelivery } from './harness';
 
 /**
  * `npm run bench`: every throughput figure of docs/performance.md measured in one run on this machine, so
@@ -83,11 +82,8 @@ withTrustedCertificate(__filename, async () => {
     .parse(process.argv)
     .opts<{ events: string; subscriptions: string; latency: string; partitions: string; json?: boolean }>();
   const count = Number(options.events);
-  const standIn = await startStandInProcess(
-    process.env.DEFENDER_EXPORT_DEV_CERT!,
-    process.env.DEFENDER_EXPORT_DEV_KEY!,
-  );
-  const azurite = await startAzurite();
+  const local = await startLocalDelivery();
+  const { standIn, env } = local;
   const dir = mkdtempSync(join(tmpdir(), 'defender-export-bench-'));
   const steps: Step[] = [];
   try {
@@ -96,12 +92,6 @@ withTrustedCertificate(__filename, async () => {
     const file = join(dir, 'events.ndjson');
     writeFileSync(file, `${bodies.join('\n')}\n`);
     const megabytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6;
-    const env: NodeJS.ProcessEnv = {
-      AzureWebJobsStorage: azurite.connectionString(),
-      LOGS_INGESTION_ENDPOINT: standIn.url,
-      LOGS_DCR_IMMUTABLE_ID: standIn.ruleId,
-      LOCAL_DEV_BEARER_TOKEN: standIn.token,
-    };
     const accepted = async () => (await standIn.stats()).accepted;
 
     // a. The floor: parse, serialise and gzip (our level) the same bytes, in 1 MB chunks as the SDK sends them.
@@ -297,7 +287,6 @@ withTrustedCertificate(__filename, async () => {
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await standIn.stop();
-    await azurite.stop();
+    await local.stop();
   }
 });

@@ -146,38 +146,25 @@ describe('fault injection', () => {
           local.logs.inject(fault);
           faultsInjected++;
         }
-        const container = (name: string) => env[name]!;
+        const writesTo = (setting: string, fault: ProxyFault): ProxyFault => ({
+          method: 'PUT',
+          path: new RegExp(`/${env[setting]}/`),
+          ...fault,
+        });
         for (const f of s.storageFaults) {
           const fault: ProxyFault =
             f.kind === 'archive'
-              ? {
-                  method: 'PUT',
-                  path: new RegExp(`/${container('ARCHIVE_CONTAINER')}/`),
+              ? writesTo('ARCHIVE_CONTAINER', {
                   status: f.status,
                   ...(f.status === 409 ? { code: 'ContainerBeingDeleted' } : {}),
                   times: f.times,
-                }
+                })
               : f.kind === 'archiveReset'
-                ? {
-                    method: 'PUT',
-                    path: new RegExp(`/${container('ARCHIVE_CONTAINER')}/`),
-                    reset: true,
-                    times: f.times,
-                  }
+                ? writesTo('ARCHIVE_CONTAINER', { reset: true, times: f.times })
                 : f.kind === 'parking'
-                  ? {
-                      method: 'PUT',
-                      path: new RegExp(`/${container('PARKED_CONTAINER')}/`),
-                      status: 503,
-                      times: f.times,
-                    }
+                  ? writesTo('PARKED_CONTAINER', { status: 503, times: f.times })
                   : f.kind === 'deadLetter'
-                    ? {
-                        method: 'PUT',
-                        path: new RegExp(`/${container('DEADLETTER_CONTAINER')}/`),
-                        status: 503,
-                        times: f.times,
-                      }
+                    ? writesTo('DEADLETTER_CONTAINER', { status: 503, times: f.times })
                     : { path: /DefenderExportHeartbeat/, status: 503 };
           (f.kind === 'heartbeatOutage' ? tableProxy : local.proxy).inject(fault);
           faultsInjected++;
