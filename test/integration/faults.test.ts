@@ -88,144 +88,148 @@ const SLOW_MS = 400;
 const TIMEOUT_MS = 150;
 
 describe('fault injection', () => {
-  it(`keeps every ledger balanced and, once faults clear and redrive runs, loses nothing (${RUNS} runs, seed ${SEED})`, async () => {
-    let faultsInjected = 0;
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        local.logs.reset();
-        local.proxy.clear();
-        tableProxy.clear();
-        const env: NodeJS.ProcessEnv = {
-          ...local.env(),
-          AzureWebJobsStorage: local.azurite.connectionString({
-            blobPort: local.proxy.port,
-            tablePort: tableProxy.port,
-          }),
-        };
-        let now = new Date('2026-11-24T10:20:00Z');
-        const deps = await local.deps(env, { ...FAST, clock: () => now, logsTimeoutMs: TIMEOUT_MS });
+  it(
+    `keeps every ledger balanced and, once faults clear and redrive runs, loses nothing (${RUNS} runs, seed ${SEED})`,
+    async () => {
+      let faultsInjected = 0;
+      await fc.assert(
+        fc.asyncProperty(scenario, async (s) => {
+          local.logs.reset();
+          local.proxy.clear();
+          tableProxy.clear();
+          const env: NodeJS.ProcessEnv = {
+            ...local.env(),
+            AzureWebJobsStorage: local.azurite.connectionString({
+              blobPort: local.proxy.port,
+              tablePort: tableProxy.port,
+            }),
+          };
+          let now = new Date('2026-11-24T10:20:00Z');
+          const deps = await local.deps(env, { ...FAST, clock: () => now, logsTimeoutMs: TIMEOUT_MS });
 
-        // The input: generated events (every data type, a tail of oversized ones), some invalid bodies.
-        const batches = s.batches.map((b, i) => {
-          const bodies: string[] = [...workload({ count: b.events, seed: s.seed + i })];
-          for (let k = 0; k < b.invalid; k++) bodies.splice(k * 3, 0, `{"broken": ${k}`);
-          return batchOf(bodies, { firstSequenceNumber: 1000 * (i + 1), enqueuedTimeUtc: ENQUEUED });
-        });
-        const validEvents = batches.flatMap((b) =>
-          b.messages.map((m) => m.body as string).filter((body) => !body.startsWith('{"broken"')),
-        );
-        const poisonedEvents = new Set(
-          validEvents.slice(0, s.poisoned).map((body) => JSON.stringify(JSON.parse(body))),
-        );
-        const poisonedKeys = new Set(
-          validEvents
-            .slice(0, s.poisoned)
-            .map(
-              (body) => normalizeMessage(body, { enqueuedTimeUtc: ENQUEUED }).events[0]!.identity.EventKey,
-            ),
-        );
-        const isPoisoned = (rows: Array<Record<string, unknown>>) =>
-          rows.some((row) => poisonedKeys.has(String(row.EventKey)));
+          // The input: generated events (every data type, a tail of oversized ones), some invalid bodies.
+          const batches = s.batches.map((b, i) => {
+            const bodies: string[] = [...workload({ count: b.events, seed: s.seed + i })];
+            for (let k = 0; k < b.invalid; k++) bodies.splice(k * 3, 0, `{"broken": ${k}`);
+            return batchOf(bodies, { firstSequenceNumber: 1000 * (i + 1), enqueuedTimeUtc: ENQUEUED });
+          });
+          const validEvents = batches.flatMap((b) =>
+            b.messages.map((m) => m.body as string).filter((body) => !body.startsWith('{"broken"')),
+          );
+          const poisonedEvents = new Set(
+            validEvents.slice(0, s.poisoned).map((body) => JSON.stringify(JSON.parse(body))),
+          );
+          const poisonedKeys = new Set(
+            validEvents
+              .slice(0, s.poisoned)
+              .map(
+                (body) => normalizeMessage(body, { enqueuedTimeUtc: ENQUEUED }).events[0]!.identity.EventKey,
+              ),
+          );
+          const isPoisoned = (rows: Array<Record<string, unknown>>) =>
+            rows.some((row) => poisonedKeys.has(String(row.EventKey)));
 
-        for (const f of s.logsFaults) {
-          const fault: Fault =
-            f.kind === 'throttle'
-              ? { status: 429, retryAfterMs: 5, times: f.times }
-              : f.kind === 'server'
-                ? { status: f.status, times: f.times }
-                : f.kind === 'reset'
-                  ? { status: 0, reset: true, times: f.times }
-                  : f.kind === 'slow'
-                    ? { status: 204, delayMs: SLOW_MS, times: f.times }
-                    : {
-                        status: f.status,
-                        code: f.status === 413 ? 'ContentLengthLimitExceeded' : 'InvalidRecord',
-                        when: isPoisoned,
-                        times: Infinity,
-                      };
-          local.logs.inject(fault);
-          faultsInjected++;
-        }
-        const writesTo = (setting: string, fault: ProxyFault): ProxyFault => ({
-          method: 'PUT',
-          path: new RegExp(`/${env[setting]}/`),
-          ...fault,
-        });
-        for (const f of s.storageFaults) {
-          const fault: ProxyFault =
-            f.kind === 'archive'
-              ? writesTo('ARCHIVE_CONTAINER', {
-                  status: f.status,
-                  ...(f.status === 409 ? { code: 'ContainerBeingDeleted' } : {}),
-                  times: f.times,
-                })
-              : f.kind === 'archiveReset'
-                ? writesTo('ARCHIVE_CONTAINER', { reset: true, times: f.times })
-                : f.kind === 'parking'
-                  ? writesTo('PARKED_CONTAINER', { status: 503, times: f.times })
-                  : f.kind === 'deadLetter'
-                    ? writesTo('DEADLETTER_CONTAINER', { status: 503, times: f.times })
-                    : { path: /DefenderExportHeartbeat/, status: 503 };
-          (f.kind === 'heartbeatOutage' ? tableProxy : local.proxy).inject(fault);
-          faultsInjected++;
-        }
+          for (const f of s.logsFaults) {
+            const fault: Fault =
+              f.kind === 'throttle'
+                ? { status: 429, retryAfterMs: 5, times: f.times }
+                : f.kind === 'server'
+                  ? { status: f.status, times: f.times }
+                  : f.kind === 'reset'
+                    ? { status: 0, reset: true, times: f.times }
+                    : f.kind === 'slow'
+                      ? { status: 204, delayMs: SLOW_MS, times: f.times }
+                      : {
+                          status: f.status,
+                          code: f.status === 413 ? 'ContentLengthLimitExceeded' : 'InvalidRecord',
+                          when: isPoisoned,
+                          times: Infinity,
+                        };
+            local.logs.inject(fault);
+            faultsInjected++;
+          }
+          const writesTo = (setting: string, fault: ProxyFault): ProxyFault => ({
+            method: 'PUT',
+            path: new RegExp(`/${env[setting]}/`),
+            ...fault,
+          });
+          for (const f of s.storageFaults) {
+            const fault: ProxyFault =
+              f.kind === 'archive'
+                ? writesTo('ARCHIVE_CONTAINER', {
+                    status: f.status,
+                    ...(f.status === 409 ? { code: 'ContainerBeingDeleted' } : {}),
+                    times: f.times,
+                  })
+                : f.kind === 'archiveReset'
+                  ? writesTo('ARCHIVE_CONTAINER', { reset: true, times: f.times })
+                  : f.kind === 'parking'
+                    ? writesTo('PARKED_CONTAINER', { status: 503, times: f.times })
+                    : f.kind === 'deadLetter'
+                      ? writesTo('DEADLETTER_CONTAINER', { status: 503, times: f.times })
+                      : { path: /DefenderExportHeartbeat/, status: 503 };
+            (f.kind === 'heartbeatOutage' ? tableProxy : local.proxy).inject(fault);
+            faultsInjected++;
+          }
 
-        // The batches, as the host runs them: a throw (storage down while parking) is retried.
-        const ledgers: Ledger[] = [];
-        for (const batch of batches) {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              ledgers.push(await processBatch(batch, deps));
-              break;
-            } catch (error) {
-              if (attempt >= 10) throw error;
+          // The batches, as the host runs them: a throw (storage down while parking) is retried.
+          const ledgers: Ledger[] = [];
+          for (const batch of batches) {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                ledgers.push(await processBatch(batch, deps));
+                break;
+              } catch (error) {
+                if (attempt >= 10) throw error;
+              }
             }
           }
-        }
 
-        for (const ledger of ledgers) expect(ledger.problems).toEqual([]);
+          for (const ledger of ledgers) expect(ledger.problems).toEqual([]);
 
-        // The faults clear; redrive runs until nothing is parked.
-        local.logs.clearFaults();
-        local.proxy.clear();
-        tableProxy.clear();
-        for (let round = 0; round < 12; round++) {
-          now = new Date(now.getTime() + 2 * 3_600_000);
-          const report = await redriveParked({ ...deps, maxAgeMs: 1e12 });
-          if (report.parked === 0) break;
-        }
-        expect((await readContainer(deps.parking.container)).length).toBe(0);
+          // The faults clear; redrive runs until nothing is parked.
+          local.logs.clearFaults();
+          local.proxy.clear();
+          tableProxy.clear();
+          for (let round = 0; round < 12; round++) {
+            now = new Date(now.getTime() + 2 * 3_600_000);
+            const report = await redriveParked({ ...deps, maxAgeMs: 1e12 });
+            if (report.parked === 0) break;
+          }
+          expect((await readContainer(deps.parking.container)).length).toBe(0);
 
-        // Archive: every valid event exactly once.
-        const archived = (await readContainer(deps.archive.container)).flatMap((b) => b.lines);
-        expect(archived.sort()).toEqual(validEvents.map((body) => JSON.stringify(JSON.parse(body))).sort());
+          // Archive: every valid event exactly once.
+          const archived = (await readContainer(deps.archive.container)).flatMap((b) => b.lines);
+          expect(archived.sort()).toEqual(validEvents.map((body) => JSON.stringify(JSON.parse(body))).sort());
 
-        // Dead letters: the invalid bodies (stage input) and the poisoned events (stage logs), nothing else.
-        const deadLetters = (await readContainer(deps.deadLetters.container)).flatMap((b) =>
-          b.lines.map((line) => JSON.parse(line) as DeadLetterRecord),
-        );
-        const invalidCount = s.batches.reduce((n, b) => n + b.invalid, 0);
-        expect(deadLetters.filter((d) => d.stage === 'input')).toHaveLength(invalidCount);
-        const refused = deadLetters.filter((d) => d.stage !== 'input');
-        for (const d of refused) expect(poisonedEvents.has(d.body)).toBe(true);
+          // Dead letters: the invalid bodies (stage input) and the poisoned events (stage logs), nothing else.
+          const deadLetters = (await readContainer(deps.deadLetters.container)).flatMap((b) =>
+            b.lines.map((line) => JSON.parse(line) as DeadLetterRecord),
+          );
+          const invalidCount = s.batches.reduce((n, b) => n + b.invalid, 0);
+          expect(deadLetters.filter((d) => d.stage === 'input')).toHaveLength(invalidCount);
+          const refused = deadLetters.filter((d) => d.stage !== 'input');
+          for (const d of refused) expect(poisonedEvents.has(d.body)).toBe(true);
 
-        // Logs: every valid event at least once, whole again after deduplicating parts by EventKey and PartIndex.
-        const byKey = new Map<string, Map<number, PartRow>>();
-        for (const row of local.logs.accepted('Custom-DefenderExport') as unknown as LogsRow[]) {
-          const parts = byKey.get(row.EventKey) ?? new Map<number, PartRow>();
-          parts.set(row.PartIndex, row);
-          byKey.set(row.EventKey, parts);
-        }
-        const inLogs = new Set(
-          [...byKey.values()].map((parts) => JSON.stringify(reassemble([...parts.values()]))),
-        );
-        const missing = validEvents
-          .map((body) => JSON.stringify(JSON.parse(body)))
-          .filter((event) => !inLogs.has(event) && !refused.some((d) => d.body === event));
-        expect(missing).toEqual([]);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    expect(faultsInjected).toBeGreaterThan(RUNS);
-  }, 600_000);
+          // Logs: every valid event at least once, whole again after deduplicating parts by EventKey and PartIndex.
+          const byKey = new Map<string, Map<number, PartRow>>();
+          for (const row of local.logs.accepted('Custom-DefenderExport') as unknown as LogsRow[]) {
+            const parts = byKey.get(row.EventKey) ?? new Map<number, PartRow>();
+            parts.set(row.PartIndex, row);
+            byKey.set(row.EventKey, parts);
+          }
+          const inLogs = new Set(
+            [...byKey.values()].map((parts) => JSON.stringify(reassemble([...parts.values()]))),
+          );
+          const missing = validEvents
+            .map((body) => JSON.stringify(JSON.parse(body)))
+            .filter((event) => !inLogs.has(event) && !refused.some((d) => d.body === event));
+          expect(missing).toEqual([]);
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+      expect(faultsInjected).toBeGreaterThan(RUNS);
+    },
+    Math.max(600_000, RUNS * 15_000),
+  );
 });
