@@ -50,26 +50,25 @@ type StorageFaultSpec =
   | { kind: 'deadLetter'; times: number }
   | { kind: 'heartbeatOutage' };
 
+/** A fault of `kind` that hits the next 1..max matching requests. */
+const repeated = <K extends string>(kind: K, max: number) =>
+  fc.record({ kind: fc.constant(kind), times: fc.integer({ min: 1, max }) });
 const logsFault: fc.Arbitrary<LogsFaultSpec> = fc.oneof(
-  fc.record({ kind: fc.constant('throttle' as const), times: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({
-    kind: fc.constant('server' as const),
-    status: fc.constantFrom(500 as const, 503 as const),
-    times: fc.integer({ min: 1, max: 12 }),
-  }),
-  fc.record({ kind: fc.constant('reset' as const), times: fc.integer({ min: 1, max: 6 }) }),
-  fc.record({ kind: fc.constant('slow' as const), times: fc.integer({ min: 1, max: 3 }) }),
+  repeated('throttle' as const, 12),
+  fc
+    .record({ status: fc.constantFrom(500 as const, 503 as const) })
+    .chain((r) => repeated('server' as const, 12).map((f) => ({ ...f, ...r }))),
+  repeated('reset' as const, 6),
+  repeated('slow' as const, 3),
   fc.record({ kind: fc.constant('poison' as const), status: fc.constantFrom(400 as const, 413 as const) }),
 );
 const storageFault: fc.Arbitrary<StorageFaultSpec> = fc.oneof(
-  fc.record({
-    kind: fc.constant('archive' as const),
-    status: fc.constantFrom(503 as const, 409 as const),
-    times: fc.integer({ min: 1, max: 6 }),
-  }),
-  fc.record({ kind: fc.constant('archiveReset' as const), times: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ kind: fc.constant('parking' as const), times: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ kind: fc.constant('deadLetter' as const), times: fc.integer({ min: 1, max: 4 }) }),
+  fc
+    .record({ status: fc.constantFrom(503 as const, 409 as const) })
+    .chain((r) => repeated('archive' as const, 6).map((f) => ({ ...f, ...r }))),
+  repeated('archiveReset' as const, 4),
+  repeated('parking' as const, 4),
+  repeated('deadLetter' as const, 4),
   fc.constant({ kind: 'heartbeatOutage' as const }),
 );
 const scenario = fc.record({
