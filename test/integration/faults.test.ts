@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy, type ProxyFault } from '../../dev/faultProxy';
 import type { Fault } from '../../dev/logsIngestionServer';
@@ -91,6 +92,7 @@ describe('fault injection', () => {
     `keeps every ledger balanced and, once faults clear and redrive runs, loses nothing (${RUNS} runs, seed ${SEED})`,
     async () => {
       let faultsInjected = 0;
+      let eventsSent = 0;
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           local.logs.reset();
@@ -118,6 +120,7 @@ describe('fault injection', () => {
           const poisonedEvents = new Set(
             validEvents.slice(0, s.poisoned).map((body) => JSON.stringify(JSON.parse(body))),
           );
+          eventsSent += validEvents.length;
           const poisonedKeys = new Set(
             validEvents
               .slice(0, s.poisoned)
@@ -228,6 +231,9 @@ describe('fault injection', () => {
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
       expect(faultsInjected).toBeGreaterThan(RUNS);
+      // The figures of a long run: FAULT_SUMMARY=<file> (vitest keeps a passing test's console to itself).
+      const summary = `fault injection: ${RUNS} runs (seed ${SEED}), ${faultsInjected} faults injected, ${eventsSent} valid events, 0 lost\n`;
+      if (process.env.FAULT_SUMMARY) writeFileSync(process.env.FAULT_SUMMARY, summary);
     },
     Math.max(600_000, RUNS * 15_000),
   );
