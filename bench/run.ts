@@ -1,7 +1,7 @@
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -263,7 +263,7 @@ withTrustedCertificate(__filename, async () => {
 
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ events: count, megabytes, cpus: (await import('node:os')).cpus().length, steps, targets })}\n`,
+        `${JSON.stringify({ events: count, megabytes, cpus: cpus().length, steps, targets })}\n`,
       );
     } else {
       const out: string[] = [

@@ -176,23 +176,20 @@ export async function startLogsIngestionStandIn(options: StandInOptions): Promis
         req.socket.destroy();
         return;
       }
-      if (fault.status === 204) {
-        acceptedCount += rows.length;
-        if (options.keep !== false) accepted.set(streamName, [...(accepted.get(streamName) ?? []), ...rows]);
-        log(204);
-        return reply(res, 204);
+      // A slow success (status 204) is ingested as any other request, below.
+      if (fault.status !== 204) {
+        log(fault.status);
+        const headers: Record<string, string> = {};
+        if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+        if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+        return reply(
+          res,
+          fault.status,
+          fault.code ?? `Injected${fault.status}`,
+          'injected by the stand-in',
+          headers,
+        );
       }
-      log(fault.status);
-      const headers: Record<string, string> = {};
-      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-      if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
-      return reply(
-        res,
-        fault.status,
-        fault.code ?? `Injected${fault.status}`,
-        'injected by the stand-in',
-        headers,
-      );
     }
     acceptedCount += rows.length;
     if (options.keep !== false) {

@@ -322,6 +322,8 @@ module hubRoles 'modules/rbac.bicep' = {
 }
 
 var defenderCloudHubId = '${eventHubs.outputs.id}/eventhubs/${defenderCloudEventHubName}'
+// What COVERAGE_DESTINATIONS becomes: the hub deployed here by default, nothing (timer off) for "off".
+var coverageDestinationsSetting = coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)
 
 module functionApp 'modules/functionApp.bicep' = {
   scope: rg
@@ -356,7 +358,7 @@ module functionApp 'modules/functionApp.bicep' = {
       REDRIVE_MAX_ATTEMPTS: string(redriveMaxAttempts)
       REDRIVE_MAX_AGE_HOURS: string(redriveMaxAgeHours)
       AZURE_RESOURCE_MANAGER_ENDPOINT: environment().resourceManager
-      COVERAGE_DESTINATIONS: coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)
+      COVERAGE_DESTINATIONS: coverageDestinationsSetting
       COVERAGE_SCOPE: coverageScope
       COVERAGE_REQUIRED_SOURCES: coverageRequiredSources
       COVERAGE_REQUIRED_SEVERITIES: coverageRequiredSeverities
@@ -416,4 +418,4 @@ output LOGS_STREAM_NAME string = logsIngestion.outputs.streamName
 output LOG_ANALYTICS_WORKSPACE_ID string = workspaceContent.outputs.workspaceId
 output ARCHIVE_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
 output STATE_STORAGE__tableServiceUri string = storage.outputs.tableEndpoint
-output COVERAGE_DESTINATIONS string = coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)
+output COVERAGE_DESTINATIONS string = coverageDestinationsSetting
