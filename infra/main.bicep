@@ -368,11 +368,11 @@ module functionApp 'modules/functionApp.bicep' = {
       COVERAGE_WEBHOOK_URL: coverageWebhookUrl
       COVERAGE_SCHEDULE: coverageSchedule
       COVERAGE_CONCURRENCY: string(coverageConcurrency)
-      COVERAGE_REMEDIATE: string(coverageRemediate)
+      COVERAGE_REMEDIATE: coverageRemediate ? 'true' : 'false'
       COVERAGE_REMEDIATION_RESOURCE_GROUP: coverageRemediationResourceGroup
       COVERAGE_REMEDIATION_NAME: coverageRemediationName
       COVERAGE_REMEDIATION_LOCATION: empty(coverageRemediationLocation) ? location : coverageRemediationLocation
-      COVERAGE_REMEDIATION_ADOPT: string(coverageRemediationAdopt)
+      COVERAGE_REMEDIATION_ADOPT: coverageRemediationAdopt ? 'true' : 'false'
     }
   }
   dependsOn: [appRoles, hubRoles]

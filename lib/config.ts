@@ -22,8 +22,12 @@ const json = <T extends z.ZodType>(schema: T) =>
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 
+// `true`/`false` in any case: the portal and `az` users type `True`, and ARM's string() of a bool writes it.
 const flag = z
-  .enum(['true', 'false'])
+  .preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+    z.enum(['true', 'false']),
+  )
   .default('false')
   .transform((v) => v === 'true');
 

@@ -132,9 +132,9 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
       ledger.received++;
       await yieldNow();
       const { identity } = event;
-      if (identity.SubscriptionId) {
+      if (identity.AzureSubscriptionId) {
         sightings.push({
-          subscriptionId: identity.SubscriptionId,
+          subscriptionId: identity.AzureSubscriptionId,
           dataType: identity.DataType,
           snapshot: identity.IsSnapshot,
           lastSeen: new Date(message.enqueuedTimeUtc),

@@ -46,7 +46,7 @@ var rules = [
     evaluationFrequency: 'PT1H'
     windowSize: coverageWindow
     query: loadTextContent('../kql/alert-coverage-gaps.kql')
-    dimensions: ['SubscriptionId', 'State']
+    dimensions: ['AzureSubscriptionId', 'State']
   }
   {
     name: 'undelivered'

@@ -21,9 +21,9 @@ export interface RowIdentity {
   Category: string;
   RecordId: string;
   EventKey: string;
-  TenantId: string;
-  SubscriptionId: string;
-  ResourceId: string;
+  AADTenantId: string;
+  AzureSubscriptionId: string;
+  AzureResourceId: string;
   Severity: string;
   State: string;
   DisplayName: string;
@@ -59,9 +59,9 @@ export function makeRow(identity: RowIdentity, frame: RowFrame, properties: unkn
     Category: identity.Category,
     RecordId: identity.RecordId,
     EventKey: identity.EventKey,
-    TenantId: identity.TenantId,
-    SubscriptionId: identity.SubscriptionId,
-    ResourceId: identity.ResourceId,
+    AADTenantId: identity.AADTenantId,
+    AzureSubscriptionId: identity.AzureSubscriptionId,
+    AzureResourceId: identity.AzureResourceId,
     Severity: identity.Severity,
     State: identity.State,
     DisplayName: identity.DisplayName,
@@ -111,9 +111,9 @@ export const ROW_COLUMNS: ReadonlyArray<{ name: keyof LogsRow; type: ColumnType 
   { name: 'Category', type: 'string' },
   { name: 'RecordId', type: 'string' },
   { name: 'EventKey', type: 'string' },
-  { name: 'TenantId', type: 'string' },
-  { name: 'SubscriptionId', type: 'string' },
-  { name: 'ResourceId', type: 'string' },
+  { name: 'AADTenantId', type: 'string' },
+  { name: 'AzureSubscriptionId', type: 'string' },
+  { name: 'AzureResourceId', type: 'string' },
   { name: 'Severity', type: 'string' },
   { name: 'State', type: 'string' },
   { name: 'DisplayName', type: 'string' },

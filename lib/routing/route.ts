@@ -33,7 +33,7 @@ function compileMatch(match: Match | undefined): (identity: RowIdentity) => bool
   return (identity) =>
     (!dataTypes || dataTypes.has(identity.DataType)) &&
     (!categories || categories.has(identity.Category.toLowerCase())) &&
-    (!subscriptions || subscriptions.has(identity.SubscriptionId)) &&
+    (!subscriptions || subscriptions.has(identity.AzureSubscriptionId)) &&
     (!actions || actions.has(identity.Action)) &&
     (match.snapshot === undefined || match.snapshot === identity.IsSnapshot) &&
     // An event without a severity (a score, a compliance state) does not meet a minimum severity.

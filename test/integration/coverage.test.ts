@@ -176,7 +176,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
     await s.run(new Date('2026-11-24T12:00:00Z'));
     const rows = local.logs.accepted() as unknown as LogsRow[];
     expect(rows).toHaveLength(10);
-    expect(Object.fromEntries(rows.map((r) => [r.SubscriptionId, r.State]))).toEqual(EXPECTED);
+    expect(Object.fromEntries(rows.map((r) => [r.AzureSubscriptionId, r.State]))).toEqual(EXPECTED);
     expect(rows.every((r) => r.DataType === 'Coverage' && r.Category === r.State)).toBe(true);
   });
 

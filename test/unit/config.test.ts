@@ -45,3 +45,32 @@ describe('COVERAGE_SCOPE', () => {
     ).toThrow(/COVERAGE_SCOPE/);
   });
 });
+
+describe('boolean settings', () => {
+  const remediationEnv = {
+    ...coverageEnv,
+    COVERAGE_REMEDIATION_RESOURCE_GROUP: 'rg-security',
+    COVERAGE_REMEDIATION_LOCATION: 'westeurope',
+  };
+  const load = (value: string) =>
+    loadConfig(
+      { ...remediationEnv, COVERAGE_REMEDIATE: value, COVERAGE_REMEDIATION_ADOPT: value },
+      { delivery: false, coverage: true },
+    );
+
+  it('read true and false in any case, as the portal and ARM write them', () => {
+    for (const value of ['true', 'True', 'TRUE', ' true ']) {
+      expect(load(value)).toMatchObject({ COVERAGE_REMEDIATE: true, COVERAGE_REMEDIATION_ADOPT: true });
+    }
+    for (const value of ['false', 'False', 'FALSE', '']) {
+      expect(load(value)).toMatchObject({ COVERAGE_REMEDIATE: false, COVERAGE_REMEDIATION_ADOPT: false });
+    }
+  });
+
+  it('refuse anything else, naming the setting', () => {
+    expect(() => load('yes')).toThrow(
+      /COVERAGE_REMEDIATE: .*COVERAGE_REMEDIATION_ADOPT: |COVERAGE_REMEDIATE/,
+    );
+    expect(() => load('1')).toThrow(ConfigError);
+  });
+});

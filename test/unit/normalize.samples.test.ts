@@ -11,9 +11,9 @@ describe('Defender for Cloud alerts', () => {
       Category: 'ARM_AnomalousServiceOperation.CredentialAccess',
       RecordId: '2517184898549829577_cdcf9f94-ec53-47a6-ab87-76130f87218d',
       EventKey: expect.stringMatching(/^[0-9a-f]{32}$/),
-      TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
-      SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId:
+      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
+      AzureResourceId:
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/sample-rg/providers/microsoft.compute/virtualmachines/sample-vm',
       Severity: 'Medium',
       State: 'New',
@@ -29,8 +29,8 @@ describe('Defender for Cloud alerts', () => {
       DataType: 'Alert',
       RecordId: '57963b4b-3cb0-dc3a-16ed-f1e216311809',
       Severity: 'Informational',
-      SubscriptionId: '1111111-1111-1111-111-11111111',
-      TenantId: 'a39bedba-be8f-4c0f-bfe2-b8c7913501ea',
+      AzureSubscriptionId: '1111111-1111-1111-111-11111111',
+      AADTenantId: 'a39bedba-be8f-4c0f-bfe2-b8c7913501ea',
       TimeGenerated: '2024-11-20T09:19:16.485Z',
       Category: 'K8S_AdmissionController',
     });
@@ -43,8 +43,8 @@ describe('Defender for Cloud alerts', () => {
       RecordId: '2518298467986649999_4d25bfef-2d77-4a08-adc0-3e35715cc92a',
       Severity: 'High',
       State: 'Active',
-      SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
-      ResourceId:
+      AzureSubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
+      AzureResourceId:
         '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg1/providers/microsoft.compute/virtualmachines/vm1',
       TimeGenerated: '2020-02-23T13:47:58.0000000Z',
       Category: 'VM_EICAR',
@@ -78,7 +78,7 @@ describe('Defender for Cloud alerts', () => {
       ...alert,
       ExtendedProperties: { EffectiveSubscriptionId: 'ABCDEF01-0000-0000-0000-000000000000' },
     };
-    expect(only(withEffective).SubscriptionId).toBe('abcdef01-0000-0000-0000-000000000000');
+    expect(only(withEffective).AzureSubscriptionId).toBe('abcdef01-0000-0000-0000-000000000000');
   });
 });
 
@@ -90,9 +90,9 @@ describe('recommendations (assessments)', () => {
       Category: 'AppServices',
       RecordId:
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf/providers/microsoft.security/assessments/7b3d4796-9400-2904-692b-4a5ede7f0a1e',
-      TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
-      SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId:
+      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
+      AzureResourceId:
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf',
       Severity: 'Low',
       State: 'Healthy',
@@ -109,7 +109,7 @@ describe('recommendations (assessments)', () => {
       State: 'NotApplicable',
       Severity: 'Low',
       Category: 'Compute',
-      SubscriptionId: '1111111-1111-1111-111-11111111',
+      AzureSubscriptionId: '1111111-1111-1111-111-11111111',
     });
   });
 
@@ -119,8 +119,8 @@ describe('recommendations (assessments)', () => {
       Action: 'Insert',
       State: 'Unhealthy',
       Severity: 'Low',
-      SubscriptionId: 'a27e854a-8578-4395-8eaf-6fc7849f3050',
-      ResourceId: '/subscriptions/a27e854a-8578-4395-8eaf-6fc7849f3050',
+      AzureSubscriptionId: 'a27e854a-8578-4395-8eaf-6fc7849f3050',
+      AzureResourceId: '/subscriptions/a27e854a-8578-4395-8eaf-6fc7849f3050',
     });
   });
 
@@ -130,7 +130,7 @@ describe('recommendations (assessments)', () => {
       DataType: 'Recommendation',
       State: 'NotApplicable',
       Action: '',
-      ResourceId:
+      AzureResourceId:
         '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.compute/virtualmachinescalesets/vmss2',
     });
   });
@@ -156,9 +156,9 @@ describe('security findings (sub-assessments)', () => {
       TimeGenerated: '2023-05-12T09:58:32.2607101Z',
       DataType: 'SecurityFinding',
       Category: 'GeneralVulnerability',
-      TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
-      SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      ResourceId:
+      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
+      AzureResourceId:
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-sdh-3372/providers/microsoft.compute/virtualmachines/sdh-3372',
       Severity: 'Low',
       State: 'Unhealthy',
@@ -173,7 +173,7 @@ describe('security findings (sub-assessments)', () => {
       DataType: 'SecurityFinding',
       Severity: 'High',
       Category: 'ContainerRegistryVulnerability',
-      ResourceId:
+      AzureResourceId:
         '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry',
       TimeGenerated: '2019-06-23T12:20:08.7644808Z',
     });
@@ -186,7 +186,7 @@ describe('secure scores and regulatory compliance', () => {
       DataType: 'SecureScoreControl',
       DisplayName: 'Apply system updates',
       Action: 'Insert',
-      SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
+      AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
       RecordId:
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/providers/microsoft.security/securescores/ascscore/securescorecontrols/61702b76-1fab-41f2-bcbc-50b7870dcf38',
     });
@@ -197,7 +197,7 @@ describe('secure scores and regulatory compliance', () => {
       {
         DataType: 'SecureScore',
         DisplayName: 'ASC score',
-        SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
+        AzureSubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
       },
     ]);
     const controls = identities(restBody('securescorecontrols-restapi-example-1.json'));
@@ -212,7 +212,7 @@ describe('secure scores and regulatory compliance', () => {
       State: 'Skipped',
       Action: 'Write',
       DisplayName: 'Log Analytics agent should be installed on virtual machine scale sets',
-      SubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
+      AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
     });
     expect(only(sample('regulatorycompliance-eventhub-example-2.json'))).toMatchObject({ State: 'Failed' });
     const [rest] = restBody('regulatorycompliance-restapi-example-1.json');
@@ -244,7 +244,7 @@ describe('attack paths', () => {
       DataType: 'AttackPath',
       Severity: 'High',
       Category: 'Data exposure',
-      SubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
+      AzureSubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
       IsSnapshot: true,
       DisplayName: attackPath.properties.displayName,
     });
@@ -263,7 +263,7 @@ describe('Defender XDR streaming events', () => {
         DataType: 'XdrEvent',
         Category: 'IdentityLogonEvents',
         TimeGenerated: '2024-12-04T13:33:19.801823Z',
-        TenantId: '40431729-d276-4582-abb4-01e21c8b58fe',
+        AADTenantId: '40431729-d276-4582-abb4-01e21c8b58fe',
         RecordId: '3d359b95-f8d5-4dbd-a64b-7327c92d32f1',
         DisplayName: 'LogonFailed',
       }),
@@ -319,7 +319,7 @@ describe('everything else', () => {
     const row = only(automation);
     expect(row.DataType).toBe('Unknown');
     expect(row.Category).toBe('Microsoft.Security/automations');
-    expect(row.SubscriptionId).not.toBe('');
+    expect(row.AzureSubscriptionId).not.toBe('');
     expect(row.TimeGenerated).toBe(ENQUEUED);
   });
 

@@ -11,9 +11,9 @@ const identity = (overrides: Partial<RowIdentity>): RowIdentity => ({
   Category: '',
   RecordId: 'r',
   EventKey: 'k',
-  TenantId: '',
-  SubscriptionId: '00000000-0000-0000-0000-000000000001',
-  ResourceId: '',
+  AADTenantId: '',
+  AzureSubscriptionId: '00000000-0000-0000-0000-000000000001',
+  AzureResourceId: '',
   Severity: 'Medium',
   State: '',
   DisplayName: '',
@@ -66,7 +66,7 @@ describe('routing', () => {
       route(
         identity({
           DataType: 'Recommendation',
-          SubscriptionId: '00000000-0000-0000-0000-00000000000a',
+          AzureSubscriptionId: '00000000-0000-0000-0000-00000000000a',
           Action: 'Delete',
         }),
       ).rule,

@@ -81,13 +81,13 @@ export function flatAlertIdentity(event: JsonObject): TypeIdentity {
     eventTime: isoTime(alert.TimeGenerated) ?? isoTime(alert.StartTimeUtc),
     Category: text(alert.AlertType),
     RecordId: alert.SystemAlertId,
-    TenantId: text(alert.TenantId ?? identifiers.tenantId).toLowerCase(),
-    SubscriptionId:
+    AADTenantId: text(alert.TenantId ?? identifiers.tenantId).toLowerCase(),
+    AzureSubscriptionId:
       subscriptionOf(resourceId) ||
       bareSubscription(alert.AzureResourceSubscriptionId) ||
       bareSubscription(alert.ExtendedProperties?.EffectiveSubscriptionId) ||
       subscriptionOf(identifiers.resourceId),
-    ResourceId: armId(resourceId),
+    AzureResourceId: armId(resourceId),
     Severity: severity(alert.Severity),
     State: text(alert.Status),
     DisplayName: text(alert.AlertDisplayName),
@@ -107,10 +107,10 @@ export function armAlertIdentity(event: JsonObject): TypeIdentity {
     eventTime: isoTime(p.timeGeneratedUtc) ?? isoTime(p.startTimeUtc),
     Category: text(p.alertType),
     RecordId: recordId,
-    TenantId: text(identifiers.tenantId).toLowerCase(),
-    SubscriptionId:
+    AADTenantId: text(identifiers.tenantId).toLowerCase(),
+    AzureSubscriptionId:
       subscriptionOf(resourceId, alert.id) || bareSubscription(p.extendedProperties?.EffectiveSubscriptionId),
-    ResourceId: armId(resourceId),
+    AzureResourceId: armId(resourceId),
     Severity: severity(p.severity),
     State: text(p.status),
     DisplayName: text(p.alertDisplayName),

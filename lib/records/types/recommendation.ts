@@ -44,9 +44,9 @@ export function recommendationIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text(p?.metadata?.categories?.join(',')),
     RecordId: armId(r.id),
-    TenantId: text(r.tenantId).toLowerCase(),
-    SubscriptionId: subscriptionOf(resourceId, r.id),
-    ResourceId: resourceId,
+    AADTenantId: text(r.tenantId).toLowerCase(),
+    AzureSubscriptionId: subscriptionOf(resourceId, r.id),
+    AzureResourceId: resourceId,
     Severity: severity(p?.metadata?.severity),
     State: text(p?.status?.code),
     DisplayName: text(p?.displayName ?? p?.metadata?.displayName),

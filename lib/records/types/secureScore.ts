@@ -25,9 +25,9 @@ function scoreIdentity(event: JsonObject, dataType: string): TypeIdentity {
   return {
     Category: '',
     RecordId: armId(s.id),
-    TenantId: text(s.tenantId).toLowerCase(),
-    SubscriptionId: subscriptionOf(s.id),
-    ResourceId: '',
+    AADTenantId: text(s.tenantId).toLowerCase(),
+    AzureSubscriptionId: subscriptionOf(s.id),
+    AzureResourceId: '',
     Severity: '',
     State: '',
     DisplayName: text(s.properties?.displayName),

@@ -10,9 +10,9 @@ export function unknownIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text(u.type),
     RecordId: u.id === undefined ? undefined : armId(u.id),
-    TenantId: text(u.tenantId).toLowerCase(),
-    SubscriptionId: subscriptionOf(u.id),
-    ResourceId: '',
+    AADTenantId: text(u.tenantId).toLowerCase(),
+    AzureSubscriptionId: subscriptionOf(u.id),
+    AzureResourceId: '',
     Severity: '',
     State: '',
     DisplayName: '',
