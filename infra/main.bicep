@@ -378,6 +378,8 @@ module functionApp 'modules/functionApp.bicep' = {
   dependsOn: [appRoles, hubRoles]
 }
 
+// The rules query DefenderExport_CL and its functions: taking workspaceId from workspaceContent's outputs
+// makes this deployment wait until that one, which creates the table and the functions, has finished.
 module alerts 'modules/alerts.bicep' = {
   scope: rg
   name: 'alerts'

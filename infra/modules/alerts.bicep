@@ -87,6 +87,11 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
         ]
       }
       autoMitigate: true
+      // The coverage rule queries DefenderExport_CL, created minutes earlier by workspaceContent; a new
+      // table's schema can take a while to reach the query service, and validation would then refuse the
+      // rule. main.bicep orders this module after the table; CI analyses every rule's query against the
+      // table's schema (test/unit/kql.test.ts), so the service's own check adds nothing but the race.
+      skipQueryValidation: true
       actions: { actionGroups: notify ? [actionGroup.id] : [] }
     }
   }
