@@ -6,6 +6,8 @@ export interface Io {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** What "now" is: staleness, reminders, redrive, default enqueued times. The real clock unless a test pins it. */
+  clock?: () => Date;
 }
 
 /**

@@ -52,10 +52,10 @@ function withBatching(command: Command): Command {
     .option('--partitions <n>', 'partitions to deal batches to (replay runs them side by side)', positive, 1);
 }
 
-function batching(flags: BatchFlags) {
+function batching(flags: BatchFlags, clock: () => Date) {
   return {
     source: flags.source ?? 'cli',
-    enqueuedTime: flags.enqueuedTime ?? new Date().toISOString(),
+    enqueuedTime: flags.enqueuedTime ?? clock().toISOString(),
     batchSize: flags.batchSize,
     partitions: flags.partitions,
   };
@@ -64,6 +64,7 @@ function batching(flags: BatchFlags) {
 /** Runs the `defender-export` command line against `io`; resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
+  const clock = io.clock ?? (() => new Date());
   const program = new Command('defender-export')
     .description('Microsoft Defender continuous export: normalise, fit and deliver without losing a record')
     .exitOverride()
@@ -97,7 +98,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       {
         strategy: flags.strategy ?? defaults.strategy,
         limit: flags.limit ?? defaults.limit,
-        ...batching(flags),
+        ...batching(flags, clock),
       },
       io,
     );
@@ -123,8 +124,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       .option('--json', 'print the ledger as JSON on the last line of stdout'),
   ).action(async (files: string[], flags: BatchFlags & { json?: boolean }) => {
     const config = loadConfig(io.env);
-    const deps = await buildDependencies(config, io.env);
-    exitCode = await replayCommand(files, { ...batching(flags), json: flags.json === true }, io, deps);
+    const deps = await buildDependencies(config, io.env, { clock });
+    exitCode = await replayCommand(files, { ...batching(flags, clock), json: flags.json === true }, io, deps);
   });
 
   program
@@ -155,7 +156,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
               .map((name) => `${name}: is required to remediate`),
           );
         }
-        const deps = await buildCoverageDependencies(config, io.env);
+        const deps = await buildCoverageDependencies(config, io.env, { clock });
         if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
         exitCode = await coverageCommand(
           {

@@ -7,15 +7,29 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the command line in-process, with `stdin` as its input and an empty environment unless given. */
-export async function cli(argv: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/**
+ * Runs the command line in-process, with `stdin` as its input and an empty environment unless given; `clock`
+ * pins what the command takes for now.
+ */
+export async function cli(
+  argv: string[],
+  stdin = '',
+  env: NodeJS.ProcessEnv = {},
+  clock?: () => Date,
+): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => out.push(chunk));
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await run(argv, { stdin: Readable.from([stdin]), stdout, stderr, env });
+  const code = await run(argv, {
+    stdin: Readable.from([stdin]),
+    stdout,
+    stderr,
+    env,
+    ...(clock ? { clock } : {}),
+  });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 

@@ -50,6 +50,11 @@ const EXPECTED: Record<string, CoverageStatus> = {
   [STALE_SUBSCRIPTION]: 'Stale',
   '5ec00000-0000-4000-8000-000000000017': 'Unknown',
 };
+// Every run here happens at a pinned "now", and the heartbeats are seeded relative to it.
+const NOW = new Date('2026-11-24T12:00:00Z');
+const later = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
+const atNow = () => NOW;
+
 const statuses = (report: CoverageReport) =>
   Object.fromEntries(report.subscriptions.map((s) => [s.subscriptionId, s.status]));
 
@@ -91,26 +96,25 @@ async function setup(
     COVERAGE_REMEDIATION_RESOURCE_GROUP: 'rg-security',
     COVERAGE_REMEDIATION_LOCATION: 'westeurope',
   });
-  const base = new Date('2026-11-24T12:00:00Z');
   const seed = await buildCoverageDependencies(loadConfig(env, { delivery: false, coverage: true }), env);
   await seed.heartbeat.record([
     {
       subscriptionId: SAMPLE_SUBSCRIPTIONS.covered,
       dataType: 'Alert',
       snapshot: false,
-      lastSeen: new Date(base.getTime() - 3_600_000),
+      lastSeen: new Date(NOW.getTime() - 3_600_000),
     },
     {
       subscriptionId: SAMPLE_SUBSCRIPTIONS.coveredTogether,
       dataType: 'Recommendation',
       snapshot: false,
-      lastSeen: new Date(base.getTime() - 3_600_000),
+      lastSeen: new Date(NOW.getTime() - 3_600_000),
     },
     {
       subscriptionId: STALE_SUBSCRIPTION,
       dataType: 'Recommendation',
       snapshot: false,
-      lastSeen: new Date(base.getTime() - 10 * 86_400_000),
+      lastSeen: new Date(NOW.getTime() - 10 * 86_400_000),
     },
   ]);
   return {
@@ -137,7 +141,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
   });
 
   it('finds every kind of gap, with a sentence on what to fix, reading every page', async () => {
-    const report = await s.run(new Date('2026-11-24T12:00:00Z'));
+    const report = await s.run(NOW);
     expect(statuses(report)).toEqual(EXPECTED);
     expect(report.inactive).toBe(1);
     expect(report.gaps).toBe(8);
@@ -173,7 +177,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
   });
 
   it('writes one coverage row per subscription to Log Analytics', async () => {
-    await s.run(new Date('2026-11-24T12:00:00Z'));
+    await s.run(NOW);
     const rows = local.logs.accepted() as unknown as LogsRow[];
     expect(rows).toHaveLength(10);
     expect(Object.fromEntries(rows.map((r) => [r.AzureSubscriptionId, r.State]))).toEqual(EXPECTED);
@@ -182,7 +186,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
 
   it('alerts once when a gap opens, once when it recovers, and reminds after COVERAGE_REMINDER_HOURS', async () => {
     const hour = 3_600_000;
-    const t0 = new Date('2026-11-24T12:00:00Z');
+    const t0 = NOW;
     await s.run(t0);
     expect(webhook.received).toHaveLength(1);
     const first = webhook.received[0] as WebhookBody;
@@ -242,12 +246,12 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
       for await (const e of table.listEntities()) found.set(e.rowKey!, e.etag);
       return found;
     };
-    await s.run(new Date('2026-11-24T12:00:00Z'));
+    await s.run(NOW);
     const before = await etags();
     s.arm.estate
       .find((x) => x.subscriptionId.endsWith('0010'))!
       .automations.push(automation('5ec00000-0000-4000-8000-000000000010', 'exportToEventHub'));
-    await s.run(new Date('2026-11-24T13:00:00Z'));
+    await s.run(later(1));
     const after = await etags();
     const rewritten = [...after].filter(([key, etag]) => before.get(key) !== etag).map(([key]) => key);
     expect(rewritten).toEqual(['5ec00000-0000-4000-8000-000000000010']);
@@ -255,16 +259,16 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
 
   it('sends the alerts again next run when the webhook could not take them', async () => {
     webhook.fail(503, 3);
-    const failed = await s.run(new Date('2026-11-24T12:00:00Z'));
+    const failed = await s.run(NOW);
     expect(failed.alerts).toMatchObject({ sent: false, error: 'the webhook answered HTTP 503' });
     expect(webhook.received).toHaveLength(0);
-    const retried = await s.run(new Date('2026-11-24T13:00:00Z'));
+    const retried = await s.run(later(1));
     expect(retried.alerts.sent).toBe(true);
     expect((webhook.received[0] as WebhookBody).opened).toHaveLength(8);
   });
 
   it('prints what remediation would change on a dry run, changes nothing, and leaves automations it did not create alone', async () => {
-    const report = await s.run(new Date('2026-11-24T12:00:00Z'), { dryRun: true, remediate: true });
+    const report = await s.run(NOW, { dryRun: true, remediate: true });
     expect(s.arm.requests.filter((r) => r.method === 'PUT')).toEqual([]);
     const plan = Object.fromEntries(report.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind]));
     // Missing and WrongDestination get a new export; the others already have an exportToEventHub of someone else's.
@@ -288,7 +292,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
   });
 
   it('remediates every fixable gap when told to adopt, and the next run finds them covered', async () => {
-    const t0 = new Date('2026-11-24T12:00:00Z');
+    const t0 = NOW;
     const fixed = await s.run(t0, { remediate: true, adopt: true });
     expect(fixed.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind, c.applied?.ok])).toEqual([
       ['10', 'create', true],
@@ -304,7 +308,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
 
   it('reports a remediation that ARM refuses', async () => {
     s.arm.estate.find((x) => x.subscriptionId.endsWith('0010'))!.resourceGroups = [];
-    const report = await s.run(new Date('2026-11-24T12:00:00Z'), { remediate: true });
+    const report = await s.run(NOW, { remediate: true });
     expect(report.remediation.find((c) => c.subscriptionId.endsWith('0010'))!.applied).toEqual({
       ok: false,
       status: 404,
@@ -316,7 +320,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
 describe('coverage under throttling', () => {
   it('waits as long as Retry-After says and still judges every subscription', async () => {
     const s = await setup({ throttle: { every: 4, retryAfterSeconds: 1 } });
-    const report = await s.run(new Date('2026-11-24T12:00:00Z'));
+    const report = await s.run(NOW);
     expect(statuses(report)).toEqual(EXPECTED);
     const throttled = s.arm.requests.filter((r) => r.status === 429);
     expect(throttled.length).toBeGreaterThan(0);
@@ -333,7 +337,7 @@ describe('defender-export coverage', () => {
     const s = await setup();
     s.arm.estate[0]!.displayName = '<script>alert(1)</script> Production';
     const html = join(mkdtempSync(join(tmpdir(), 'coverage-')), 'coverage.html');
-    const { code, stdout } = await cli(['coverage', '--html', html], '', s.env);
+    const { code, stdout } = await cli(['coverage', '--html', html], '', s.env, atNow);
     expect(code).toBe(1);
     expect(stdout).toMatch(/^SUBSCRIPTION\s+NAME\s+STATUS/);
     for (const status of new Set(Object.values(EXPECTED))) expect(stdout).toContain(status);
@@ -343,14 +347,14 @@ describe('defender-export coverage', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Production');
     expect(page).not.toContain('<script>');
-    const json = await cli(['coverage', '--json'], '', s.env);
+    const json = await cli(['coverage', '--json'], '', s.env, atNow);
     expect(JSON.parse(json.stdout).counts).toMatchObject({ Covered: 2, Missing: 1 });
     await s.arm.close();
   });
 
   it('prints the exact requests of a dry run on stderr', async () => {
     const s = await setup();
-    const { stderr } = await cli(['coverage', '--dry-run'], '', s.env);
+    const { stderr } = await cli(['coverage', '--dry-run'], '', s.env, atNow);
     expect(stderr).toMatch(
       /remediation \(would create\) 5ec00000-0000-4000-8000-000000000010: Missing: create exportToEventHub/,
     );
