@@ -11,6 +11,7 @@ param principalId string
 @description('Also grant Security Admin, which COVERAGE_REMEDIATE needs to write exports.')
 param remediate bool = false
 
+@description('Role definition ids to grant: Security Reader, and Security Admin when remediate is set.')
 var roles = concat(
   ['39bc4728-0917-49c7-9d2c-d95423bc2eb4'], // Security Reader
   remediate ? ['fb1c8493-542b-48eb-b624-b4c8fea62acd'] : [] // Security Admin

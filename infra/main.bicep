@@ -16,7 +16,7 @@ param location string
 param resourceGroupName string = ''
 
 @description('Tags for every resource.')
-param tags object = {}
+param tags { *: string } = {}
 
 // ---------- Event Hubs ----------
 @description('Resource id of an existing Event Hubs namespace (Standard tier or above: Basic has no consumer groups) whose hubs Defender already exports to; empty creates one.')
@@ -160,18 +160,54 @@ param alertEmail string = ''
 @description('Webhook (common alert schema) for coverage and delivery alerts; empty sends none.')
 param alertWebhookUrl string = ''
 
+@description('Suffix of the resource names: stable for a subscription, environment and region.')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+
+@description('Every resource\'s tags, with the one azd finds the environment by.')
 var allTags = union(tags, { 'azd-env-name': environmentName })
+
+@description('An existing Event Hubs namespace is used (its hubs must exist).')
 var useExistingNamespace = !empty(existingEventHubNamespaceId)
+
+@description('An existing Log Analytics workspace is used.')
 var useExistingWorkspace = !empty(existingWorkspaceId)
+
+@description('Subscription of the Event Hubs namespace.')
 var namespaceSubscription = useExistingNamespace ? split(existingEventHubNamespaceId, '/')[2] : subscription().subscriptionId
+
+@description('Resource group of the Event Hubs namespace.')
 var namespaceGroup = useExistingNamespace ? split(existingEventHubNamespaceId, '/')[4] : rg.name
+
+@description('Name of the Event Hubs namespace.')
 var namespaceName = useExistingNamespace ? last(split(existingEventHubNamespaceId, '/')) : 'evhns-${resourceToken}'
+
+@description('Subscription of the Log Analytics workspace.')
 var workspaceSubscription = useExistingWorkspace ? split(existingWorkspaceId, '/')[2] : subscription().subscriptionId
+
+@description('Resource group of the Log Analytics workspace.')
 var workspaceGroup = useExistingWorkspace ? split(existingWorkspaceId, '/')[4] : rg.name
+
+@description('Name of the Log Analytics workspace.')
 var workspaceName = useExistingWorkspace ? last(split(existingWorkspaceId, '/')) : 'log-${resourceToken}'
+
+@description('Name of the function app.')
 var functionAppName = 'func-${resourceToken}'
 
+// The names the role assignments refer to are known before deployment (not taken from module outputs), so
+// What-If can predict the assignments; each module that creates one of these resources is a dependsOn.
+@description('Name of the storage account.')
+var storageAccountName = 'st${resourceToken}'
+
+@description('Name of the data collection endpoint.')
+var dataCollectionEndpointName = 'dce-${resourceToken}'
+
+@description('Name of the data collection rule.')
+var dataCollectionRuleName = 'dcr-${resourceToken}'
+
+@description('Name of the Application Insights component.')
+var applicationInsightsName = 'appi-${resourceToken}'
+
+@description('Built-in role definition ids.')
 var roles = {
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
@@ -180,7 +216,7 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
   location: location
   tags: allTags
@@ -188,7 +224,6 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
 
 module identity 'modules/identity.bicep' = {
   scope: rg
-  name: 'identity'
   params: {
     name: 'id-${resourceToken}'
     location: location
@@ -198,9 +233,8 @@ module identity 'modules/identity.bicep' = {
 
 module storage 'modules/storage.bicep' = {
   scope: rg
-  name: 'storage'
   params: {
-    name: 'st${resourceToken}'
+    name: storageAccountName
     location: location
     tags: allTags
     sku: storageSku
@@ -215,6 +249,10 @@ module storage 'modules/storage.bicep' = {
 
 module eventHubs 'modules/eventHubs.bicep' = {
   scope: resourceGroup(namespaceSubscription, namespaceGroup)
+  // An explicit name, with the resource token: this module may deploy into another group (an existing
+  // namespace's or workspace's) that other environments deploy to as well, and a generated name depends only
+  // on the symbolic name and deployment().name: two environments deployed as "defender-export" would collide.
+  #disable-next-line no-module-name
   name: 'eventHubs-${resourceToken}'
   params: {
     name: namespaceName
@@ -229,7 +267,6 @@ module eventHubs 'modules/eventHubs.bicep' = {
 
 module workspace 'modules/workspace.bicep' = if (!useExistingWorkspace) {
   scope: rg
-  name: 'workspace'
   params: {
     name: workspaceName
     location: location
@@ -239,6 +276,8 @@ module workspace 'modules/workspace.bicep' = if (!useExistingWorkspace) {
 
 module workspaceContent 'modules/workspaceContent.bicep' = {
   scope: resourceGroup(workspaceSubscription, workspaceGroup)
+  // Explicit name with the resource token: may deploy into another environment's group (see eventHubs).
+  #disable-next-line no-module-name
   name: 'workspaceContent-${resourceToken}'
   params: {
     workspaceName: workspaceName
@@ -250,9 +289,9 @@ module workspaceContent 'modules/workspaceContent.bicep' = {
 
 module logsIngestion 'modules/logsIngestion.bicep' = {
   scope: rg
-  name: 'logsIngestion'
   params: {
-    name: resourceToken
+    endpointName: dataCollectionEndpointName
+    ruleName: dataCollectionRuleName
     location: workspaceContent.outputs.location // the DCE must be in the workspace's region
     tags: allTags
     workspaceId: workspaceContent.outputs.workspaceId
@@ -262,9 +301,8 @@ module logsIngestion 'modules/logsIngestion.bicep' = {
 
 module monitoring 'modules/monitoring.bicep' = {
   scope: rg
-  name: 'monitoring'
   params: {
-    name: 'appi-${resourceToken}'
+    name: applicationInsightsName
     location: location
     tags: allTags
     workspaceId: workspaceContent.outputs.workspaceId
@@ -273,27 +311,29 @@ module monitoring 'modules/monitoring.bicep' = {
 
 module appRoles 'modules/rbac.bicep' = {
   scope: rg
-  name: 'appRoles'
   params: {
-    storageAccountName: storage.outputs.name
+    storageAccountName: storageAccountName
     storageAccountRoles: [
       for role in [roles.storageBlobDataOwner, roles.storageTableDataContributor]: {
         principalId: identity.outputs.principalId
         roleDefinitionId: role
       }
     ]
-    dataCollectionRuleName: logsIngestion.outputs.dataCollectionRuleName
+    dataCollectionRuleName: dataCollectionRuleName
     dataCollectionRuleRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
-    applicationInsightsName: monitoring.outputs.name
+    applicationInsightsName: applicationInsightsName
     applicationInsightsRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
   }
+  dependsOn: [storage, logsIngestion, monitoring]
 }
 
 module hubRoles 'modules/rbac.bicep' = {
   scope: resourceGroup(namespaceSubscription, namespaceGroup)
+  // Explicit name with the resource token: may deploy into another environment's group (see eventHubs).
+  #disable-next-line no-module-name
   name: 'hubRoles-${resourceToken}'
   params: {
-    eventHubNamespaceName: eventHubs.outputs.name
+    eventHubNamespaceName: namespaceName
     eventHubRoles: concat(
       [
         {
@@ -319,15 +359,16 @@ module hubRoles 'modules/rbac.bicep' = {
           ]
     )
   }
+  dependsOn: [eventHubs]
 }
 
+@description('Resource id of the hub Defender for Cloud exports to.')
 var defenderCloudHubId = '${eventHubs.outputs.id}/eventhubs/${defenderCloudEventHubName}'
-// What COVERAGE_DESTINATIONS becomes: the hub deployed here by default, nothing (timer off) for "off".
+@description('What COVERAGE_DESTINATIONS becomes: the hub deployed here by default, nothing (timer off) for "off".')
 var coverageDestinationsSetting = coverageDestinations == 'off' ? '' : (empty(coverageDestinations) ? defenderCloudHubId : coverageDestinations)
 
 module functionApp 'modules/functionApp.bicep' = {
   scope: rg
-  name: 'functionApp'
   params: {
     name: functionAppName
     location: location
@@ -382,7 +423,6 @@ module functionApp 'modules/functionApp.bicep' = {
 // makes this deployment wait until that one, which creates the table and the functions, has finished.
 module alerts 'modules/alerts.bicep' = {
   scope: rg
-  name: 'alerts'
   params: {
     name: resourceToken
     location: location
@@ -395,7 +435,6 @@ module alerts 'modules/alerts.bicep' = {
 
 module workbook 'modules/workbook.bicep' = {
   scope: rg
-  name: 'workbook'
   params: {
     location: location
     tags: allTags
@@ -404,20 +443,37 @@ module workbook 'modules/workbook.bicep' = {
 }
 
 // Every value the app, the command line and a user need (azd writes them to .azure/<env>/.env).
+@description('Region of the deployment.')
 output AZURE_LOCATION string = location
+@description('The app\'s resource group.')
 output AZURE_RESOURCE_GROUP string = rg.name
+@description('The function app to publish the code to.')
 output FUNCTION_APP_NAME string = functionApp.outputs.name
+@description('Client id of the app\'s identity.')
 output AZURE_CLIENT_ID string = identity.outputs.clientId
+@description('Object id of the app\'s identity: grant it Security Reader (infra/coverage-access.bicep).')
 output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+@description('Host name of the Event Hubs namespace.')
 output EVENTHUB_NAMESPACE string = eventHubs.outputs.fullyQualifiedNamespace
+@description('Resource id of the hub to point Defender for Cloud continuous export at.')
 output DEFENDER_CLOUD_EVENTHUB_ID string = defenderCloudHubId
+@description('Hub of Defender for Cloud continuous export.')
 output DEFENDER_CLOUD_EVENTHUB string = defenderCloudEventHubName
+@description('Hub of the Defender XDR streaming API.')
 output DEFENDER_XDR_EVENTHUB string = defenderXdrEventHubName
+@description('Consumer group the functions read with.')
 output EVENTHUB_CONSUMER_GROUP string = consumerGroupName
+@description('Logs ingestion endpoint of the data collection endpoint.')
 output LOGS_INGESTION_ENDPOINT string = logsIngestion.outputs.logsIngestionEndpoint
+@description('Immutable id of the data collection rule.')
 output LOGS_DCR_IMMUTABLE_ID string = logsIngestion.outputs.dataCollectionRuleImmutableId
+@description('Stream of the data collection rule.')
 output LOGS_STREAM_NAME string = logsIngestion.outputs.streamName
+@description('Resource id of the Log Analytics workspace.')
 output LOG_ANALYTICS_WORKSPACE_ID string = workspaceContent.outputs.workspaceId
+@description('Blob endpoint of the storage account.')
 output ARCHIVE_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
+@description('Table endpoint of the storage account.')
 output STATE_STORAGE__tableServiceUri string = storage.outputs.tableEndpoint
+@description('Resource ids a subscription\'s export must send to (empty: reconciliation off).')
 output COVERAGE_DESTINATIONS string = coverageDestinationsSetting

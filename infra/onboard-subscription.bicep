@@ -16,14 +16,13 @@ param location string = deployment().location
 @description('Automation name.')
 param name string = 'exportToEventHub'
 
-resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource group 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: resourceGroupName
   location: location
 }
 
 module export 'modules/continuousExport.bicep' = {
   scope: group
-  name: 'continuousExport'
   params: {
     name: name
     location: location
@@ -31,4 +30,5 @@ module export 'modules/continuousExport.bicep' = {
   }
 }
 
+@description('Resource id of the created automation.')
 output automationId string = export.outputs.id

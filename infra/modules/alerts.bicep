@@ -8,7 +8,7 @@ param name string
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Workspace the rules query.')
 param workspaceId string
@@ -23,6 +23,7 @@ param webhookUrl string
 @description('Look-back of the coverage rule: at least twice the period of COVERAGE_SCHEDULE (default every 6 hours).')
 param coverageWindow string = 'PT12H'
 
+@description('An action group is created when there is someone to notify.')
 var notify = !empty(email) || !empty(webhookUrl)
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (notify) {
@@ -37,6 +38,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (notify) 
   }
 }
 
+@description('The two log alert rules.')
 var rules = [
   {
     name: 'coverage-gap'
@@ -60,7 +62,7 @@ var rules = [
   }
 ]
 
-resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+resource alertRules 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [
   for rule in rules: {
     name: 'alert-${rule.name}-${name}'
     location: location

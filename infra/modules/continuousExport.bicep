@@ -29,7 +29,7 @@ param sources string[] = [
 ]
 
 @description('Tags.')
-param tags object = {}
+param tags { *: string } = {}
 
 resource automation 'Microsoft.Security/automations@2023-12-01-preview' = {
   name: name
@@ -44,4 +44,5 @@ resource automation 'Microsoft.Security/automations@2023-12-01-preview' = {
   }
 }
 
+@description('Resource id of the automation.')
 output id string = automation.id

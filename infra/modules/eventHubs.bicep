@@ -10,7 +10,7 @@ param createNamespace bool
 param location string
 
 @description('Tags (a new namespace only).')
-param tags object
+param tags { *: string }
 
 @description('Hubs the functions read.')
 param hubNames string[]
@@ -21,7 +21,7 @@ param partitionCount int
 @description('Consumer group created on each hub.')
 param consumerGroupName string
 
-resource created 'Microsoft.EventHub/namespaces@2024-01-01' = if (createNamespace) {
+resource created 'Microsoft.EventHub/namespaces@2026-01-01' = if (createNamespace) {
   name: name
   location: location
   tags: tags
@@ -34,7 +34,7 @@ resource created 'Microsoft.EventHub/namespaces@2024-01-01' = if (createNamespac
   }
 }
 
-resource createdHubs 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = [
+resource createdHubs 'Microsoft.EventHub/namespaces/eventhubs@2026-01-01' = [
   for hub in hubNames: if (createNamespace) {
     parent: created
     name: hub
@@ -45,18 +45,18 @@ resource createdHubs 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = [
   }
 ]
 
-resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
+resource namespace 'Microsoft.EventHub/namespaces@2026-01-01' existing = {
   name: name
 }
 
-resource hubs 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' existing = [
+resource hubs 'Microsoft.EventHub/namespaces/eventhubs@2026-01-01' existing = [
   for hub in hubNames: {
     parent: namespace
     name: hub
   }
 ]
 
-resource consumerGroups 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2024-01-01' = [
+resource consumerGroups 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2026-01-01' = [
   for (hub, i) in hubNames: {
     parent: hubs[i]
     name: consumerGroupName
@@ -64,7 +64,9 @@ resource consumerGroups 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@
   }
 ]
 
+@description('Resource id of the namespace.')
 output id string = namespace.id
+@description('Name of the namespace.')
 output name string = namespace.name
-// The host of the namespace's endpoint (https://<name>.servicebus.windows.net:443/ in the public cloud).
+@description('Host of the namespace\'s endpoint (<name>.servicebus.windows.net in the public cloud, whose serviceBusEndpoint is https://<name>.servicebus.windows.net:443/).')
 output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '//')[1], ':')[0]

@@ -8,7 +8,7 @@ param name string
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Resource id of the user-assigned identity.')
 param identityId string
@@ -39,9 +39,9 @@ param instanceMemoryMB int
 
 @secure()
 @description('The pipeline\'s own settings (README "Configure"), by name; secure because COVERAGE_WEBHOOK_URL carries a token.')
-param settings object
+param settings { *: string }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: 'plan-${name}'
   location: location
   tags: tags
@@ -50,7 +50,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   properties: { reserved: true }
 }
 
-resource app 'Microsoft.Web/sites@2024-04-01' = {
+resource app 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   // azd finds the app to publish by this tag (azure.yaml service "app").
@@ -78,8 +78,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// Settings the Functions host and the Azure SDK read (the runtime itself is in functionAppConfig: Flex
-// Consumption refuses FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION).
+@description('Settings the Functions host and the Azure SDK read (the runtime itself is in functionAppConfig: Flex Consumption refuses FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION).')
 var hostSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
@@ -98,11 +97,13 @@ var hostSettings = {
   FUNCTIONS_NODE_BLOCK_ON_ENTRY_POINT_ERROR: 'true'
 }
 
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: app
   name: 'appsettings'
   properties: union(hostSettings, settings)
 }
 
+@description('Name of the function app.')
 output name string = app.name
+@description('Host name of the function app.')
 output defaultHostName string = app.properties.defaultHostName

@@ -1,13 +1,16 @@
 // The Logs Ingestion path: a data collection endpoint and a rule whose stream Custom-DefenderExport has
 // the row's columns and flows unchanged into DefenderExport_CL.
-@description('Suffix of the endpoint and rule names.')
-param name string
+@description('Name of the data collection endpoint.')
+param endpointName string
+
+@description('Name of the data collection rule.')
+param ruleName string
 
 @description('Region: the workspace\'s (a data collection endpoint must be in the region of the workspace it sends to).')
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Workspace the rule sends to.')
 param workspaceId string
@@ -15,11 +18,13 @@ param workspaceId string
 @description('The custom table (created before the rule, which checks that its output stream exists).')
 param tableName string
 
+@description('The stream the app sends (LOGS_STREAM_NAME).')
 var streamName = 'Custom-DefenderExport'
+@description('The row\'s columns (infra/row-columns.json), which the app\'s rows must match.')
 var columns = loadJsonContent('../row-columns.json').columns
 
-resource endpoint 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = {
-  name: 'dce-${name}'
+resource endpoint 'Microsoft.Insights/dataCollectionEndpoints@2024-03-11' = {
+  name: endpointName
   location: location
   tags: tags
   properties: {
@@ -27,8 +32,8 @@ resource endpoint 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = {
   }
 }
 
-resource rule 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
-  name: 'dcr-${name}'
+resource rule 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
+  name: ruleName
   location: location
   tags: tags
   properties: {
@@ -50,7 +55,11 @@ resource rule 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
   }
 }
 
+@description('Name of the data collection rule.')
 output dataCollectionRuleName string = rule.name
+@description('Immutable id of the data collection rule (LOGS_DCR_IMMUTABLE_ID).')
 output dataCollectionRuleImmutableId string = rule.properties.immutableId
+@description('Logs ingestion endpoint of the data collection endpoint (LOGS_INGESTION_ENDPOINT).')
 output logsIngestionEndpoint string = endpoint.properties.logsIngestion.endpoint
+@description('LOGS_STREAM_NAME.')
 output streamName string = streamName

@@ -7,7 +7,7 @@ param name string
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Workspace the telemetry is kept in.')
 param workspaceId string
@@ -24,5 +24,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+@description('Name of the component.')
 output name string = insights.name
+@description('Connection string of the component (APPLICATIONINSIGHTS_CONNECTION_STRING).')
 output connectionString string = insights.properties.ConnectionString

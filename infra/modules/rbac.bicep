@@ -48,7 +48,7 @@ param eventHubNamespaceName string = ''
 @description('Roles on single hubs (least privilege: not the whole namespace).')
 param eventHubRoles eventHubRoleAssignment[] = []
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = if (!empty(storageAccountName)) {
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = if (!empty(storageAccountName)) {
   name: storageAccountName
 }
 
@@ -64,7 +64,7 @@ resource storageAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 ]
 
-resource rule 'Microsoft.Insights/dataCollectionRules@2023-03-11' existing = if (!empty(dataCollectionRuleName)) {
+resource rule 'Microsoft.Insights/dataCollectionRules@2024-03-11' existing = if (!empty(dataCollectionRuleName)) {
   name: dataCollectionRuleName
 }
 
@@ -96,11 +96,11 @@ resource insightsAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 ]
 
-resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = if (!empty(eventHubNamespaceName)) {
+resource namespace 'Microsoft.EventHub/namespaces@2026-01-01' existing = if (!empty(eventHubNamespaceName)) {
   name: eventHubNamespaceName
 }
 
-resource hubs 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' existing = [
+resource hubs 'Microsoft.EventHub/namespaces/eventhubs@2026-01-01' existing = [
   for a in eventHubRoles: {
     parent: namespace
     name: a.eventHubName

@@ -7,7 +7,7 @@ param name string
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Redundancy; the Archive tier exists for LRS, GRS and RA-GRS.')
 param sku string
@@ -39,7 +39,7 @@ param parkedDeleteAfterDays int
 @description('Days after which a dead letter is deleted.')
 param deadLetterDeleteAfterDays int
 
-resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource account 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -57,12 +57,12 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: account
   name: 'default'
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = [
   for container in [deploymentContainerName, archiveContainerName, parkedContainerName, deadLetterContainerName]: {
     parent: blobs
     name: container
@@ -70,7 +70,7 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-09-01' = {
   parent: account
   name: 'default'
   properties: {
@@ -115,10 +115,17 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
   dependsOn: [containers]
 }
 
+@description('Name of the account.')
 output name string = account.name
+@description('Blob endpoint of the account (https://<name>.blob.core.windows.net/ in the public cloud).')
 output blobEndpoint string = account.properties.primaryEndpoints.blob
+@description('Table endpoint of the account.')
 output tableEndpoint string = account.properties.primaryEndpoints.table
+@description('Container the plan deploys the package from.')
 output deploymentContainerName string = deploymentContainerName
+@description('ARCHIVE_CONTAINER.')
 output archiveContainerName string = archiveContainerName
+@description('PARKED_CONTAINER.')
 output parkedContainerName string = parkedContainerName
+@description('DEADLETTER_CONTAINER.')
 output deadLetterContainerName string = deadLetterContainerName

@@ -4,7 +4,7 @@
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
 @description('Workspace the workbook queries.')
 param workspaceId string
@@ -24,4 +24,5 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   }
 }
 
+@description('Resource id of the workbook.')
 output id string = workbook.id

@@ -6,9 +6,9 @@ param name string
 param location string
 
 @description('Tags.')
-param tags object
+param tags { *: string }
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: name
   location: location
   tags: tags
@@ -19,5 +19,7 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
+@description('Resource id of the workspace.')
 output id string = workspace.id
+@description('Name of the workspace.')
 output name string = workspace.name

@@ -9,14 +9,16 @@ param retentionInDays int
 @description('Total retention of the table, in days.')
 param totalRetentionInDays int
 
+@description('The custom table the rows land in.')
 var tableName = 'DefenderExport_CL'
+@description('The row\'s columns (infra/row-columns.json).')
 var columns = loadJsonContent('../row-columns.json').columns
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' existing = {
   name: workspaceName
 }
 
-resource table 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = {
+resource table 'Microsoft.OperationalInsights/workspaces/tables@2026-03-01' = {
   parent: workspace
   name: tableName
   properties: {
@@ -32,6 +34,7 @@ resource table 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = {
   }
 }
 
+@description('The KQL functions of infra/kql/, in dependency order.')
 var functions = [
   {
     alias: 'DefenderExportReassembled'
@@ -57,7 +60,7 @@ var functions = [
 
 // One after the other: each function may call the ones before it.
 @batchSize(1)
-resource savedFunctions 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = [
+resource savedFunctions 'Microsoft.OperationalInsights/workspaces/savedSearches@2026-03-01' = [
   for f in functions: {
     parent: workspace
     name: toLower(f.alias)
@@ -73,6 +76,9 @@ resource savedFunctions 'Microsoft.OperationalInsights/workspaces/savedSearches@
   }
 ]
 
+@description('Resource id of the workspace.')
 output workspaceId string = workspace.id
+@description('Region of the workspace.')
 output location string = workspace.location
+@description('Name of the custom table.')
 output tableName string = table.name
