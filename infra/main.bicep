@@ -193,8 +193,9 @@ var workspaceName = useExistingWorkspace ? last(split(existingWorkspaceId, '/'))
 @description('Name of the function app.')
 var functionAppName = 'func-${resourceToken}'
 
-// The names the role assignments refer to are known before deployment (not taken from module outputs), so
-// What-If can predict the assignments; each module that creates one of these resources is a dependsOn.
+// The resources the role assignments are scoped to are named here, not taken from module outputs, so
+// What-If can resolve their scopes (linter rule what-if-short-circuiting); each module that creates one
+// of them is a dependsOn of the assignments.
 @description('Name of the storage account.')
 var storageAccountName = 'st${resourceToken}'
 

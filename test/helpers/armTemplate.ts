@@ -516,10 +516,6 @@ const FUNCTIONS: Record<string, TemplateFunction> = {
     return !asBool('not', scope.evaluateExpression(args[0]!));
   },
   // Every argument is evaluated: the docs promise no short-circuit.
-  and: (args, scope) => {
-    arity('and', args, 2, Infinity);
-    return values(args, scope).every((v) => asBool('and', v));
-  },
   or: (args, scope) => {
     arity('or', args, 2, Infinity);
     return values(args, scope)
@@ -575,10 +571,6 @@ const FUNCTIONS: Record<string, TemplateFunction> = {
       : [asString('split', delimiter)];
     return split(asString('split', input), delimiters);
   },
-  first: (args, scope) => {
-    arity('first', args, 1);
-    return firstOrLast('first', scope.evaluateExpression(args[0]!));
-  },
   last: (args, scope) => {
     arity('last', args, 1);
     return firstOrLast('last', scope.evaluateExpression(args[0]!));
@@ -587,23 +579,10 @@ const FUNCTIONS: Record<string, TemplateFunction> = {
     arity('toLower', args, 1);
     return asString('toLower', scope.evaluateExpression(args[0]!)).toLowerCase();
   },
-  toUpper: (args, scope) => {
-    arity('toUpper', args, 1);
-    return asString('toUpper', scope.evaluateExpression(args[0]!)).toUpperCase();
-  },
   replace: (args, scope) => {
     arity('replace', args, 3);
     const [s, from, to] = values(args, scope).map((v) => asString('replace', v)) as [string, string, string];
     return s.split(from).join(to);
-  },
-  // Documented: substrings and array items case-sensitively, object keys case-insensitively.
-  contains: (args, scope) => {
-    arity('contains', args, 2);
-    const [container, item] = values(args, scope) as [Json, Json];
-    if (typeof container === 'string') return container.includes(formatArgument(item));
-    if (Array.isArray(container)) return container.some((x) => deepEqual(x, item));
-    if (isObject(container)) return findKey(container, asString('contains', item)) !== undefined;
-    throw new Error(`contains() expects an array, object or string, got ${typeName(container)}`);
   },
   coalesce: (args, scope) => {
     arity('coalesce', args, 1, Infinity);
@@ -677,14 +656,6 @@ const FUNCTIONS: Record<string, TemplateFunction> = {
     const { before: at, type, names } = splitAtType('subscriptionResourceId', strings);
     if (at.length > 1) throw new Error('subscriptionResourceId(): too many arguments before the type');
     return `${scopeId(at[0] ?? scope.context.subscriptionId)}/providers/${providerPath(type, names)}`;
-  },
-  tenantResourceId: (args, scope) => {
-    const [type, ...names] = values(args, scope).map((v) => asString('tenantResourceId', v));
-    return `/providers/${providerPath(type!, names)}`;
-  },
-  extensionResourceId: (args, scope) => {
-    const [base, type, ...names] = values(args, scope).map((v) => asString('extensionResourceId', v));
-    return `${base}/providers/${providerPath(type!, names)}`;
   },
   reference: (args, scope) => {
     arity('reference', args, 1, 3);

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * The Bicep CLI, wherever it is: on the PATH, where `az bicep install` puts it (~/.azure/bin), or in the
- * NuGet global packages folder, where `dotnet restore tools/bicep` puts the pinned
- * Azure.Bicep.CommandLine.linux-x64 package. Every call runs it with an argument array, never a shell.
+ * The Bicep CLI: the pinned Azure.Bicep.CommandLine.linux-x64 package in the NuGet global packages folder,
+ * where `dotnet restore tools/bicep` puts it; else one on the PATH or where `az bicep install` puts it
+ * (~/.azure/bin). Every call runs it with an argument array, never a shell.
  */
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -94,7 +94,7 @@ function nugetCandidate(): string | undefined {
 
 let found: BicepCli | null | undefined;
 
-/** The Bicep CLI to use, or undefined when there is none (looked up once). */
+/** The Bicep CLI to use — the NuGet one tools/bicep pins, else one on the PATH or in ~/.azure/bin — or undefined. */
 export function findBicep(): BicepCli | undefined {
   if (found !== undefined) return found ?? undefined;
   const name = process.platform === 'win32' ? 'bicep.exe' : 'bicep';
@@ -105,12 +105,14 @@ export function findBicep(): BicepCli | undefined {
     .find((file) => isFile(file) && isExecutable(file));
   const azure = path.join(os.homedir(), '.azure', 'bin', name);
   const nuget = nugetCandidate();
-  found = onPath
-    ? { path: onPath, source: 'PATH' }
-    : isFile(azure) && isExecutable(azure)
-      ? { path: azure, source: '~/.azure/bin' }
-      : nuget
-        ? { path: nuget, source: 'NuGet' }
+  // The pinned CLI first: the linter's rule set and the API versions it knows change with the version, and
+  // infra/bicepconfig.json and the templates are kept clean for that one.
+  found = nuget
+    ? { path: nuget, source: 'NuGet' }
+    : onPath
+      ? { path: onPath, source: 'PATH' }
+      : isFile(azure) && isExecutable(azure)
+        ? { path: azure, source: '~/.azure/bin' }
         : null;
   return found ?? undefined;
 }
