@@ -12,7 +12,9 @@ import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from './st
 function table(connection: StorageConnection, env: NodeJS.ProcessEnv, name: string): TableClient {
   if (connection.kind === 'connectionString') {
     return TableClient.fromConnectionString(connection.connectionString, name, {
-      allowInsecureConnection: /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(connection.connectionString),
+      allowInsecureConnection: /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(
+        connection.connectionString,
+      ),
     });
   }
   return new TableClient(connection.serviceUri, name, credentialFor(env, connection.clientId));
@@ -27,13 +29,24 @@ export async function buildCoverageDependencies(
   if (!config.stateStorage || !config.COVERAGE_DESTINATIONS?.length) {
     throw new Error('loadConfig({ coverage: true }) must come first');
   }
-  const state = new CoverageStateStore(table(config.stateStorage, env, COVERAGE_TABLE), table(config.stateStorage, env, COVERAGE_HISTORY_TABLE));
+  const state = new CoverageStateStore(
+    table(config.stateStorage, env, COVERAGE_TABLE),
+    table(config.stateStorage, env, COVERAGE_HISTORY_TABLE),
+  );
   const heartbeat = new HeartbeatStore(table(config.stateStorage, env, HEARTBEAT_TABLE));
   await Promise.all([state.ensure(), heartbeat.table.createTable().catch(() => undefined)]);
   const credential = credentialFor(env);
   const logs =
     config.LOGS_INGESTION_ENDPOINT && config.LOGS_DCR_IMMUTABLE_ID
-      ? { sink: new LogsIngestionSink({ endpoint: config.LOGS_INGESTION_ENDPOINT, ruleId: config.LOGS_DCR_IMMUTABLE_ID, credential, gzipLevel: LOGS_GZIP_LEVEL }), stream: config.LOGS_STREAM_NAME }
+      ? {
+          sink: new LogsIngestionSink({
+            endpoint: config.LOGS_INGESTION_ENDPOINT,
+            ruleId: config.LOGS_DCR_IMMUTABLE_ID,
+            credential,
+            gzipLevel: LOGS_GZIP_LEVEL,
+          }),
+          stream: config.LOGS_STREAM_NAME,
+        }
       : undefined;
   const remediation =
     config.COVERAGE_REMEDIATION_RESOURCE_GROUP && config.COVERAGE_REMEDIATION_LOCATION

@@ -46,16 +46,29 @@ export class EstateReader {
     if (!scope) {
       for await (const s of this.subscriptionClient.subscriptions.list()) {
         if (!s.subscriptionId) continue;
-        yield { subscriptionId: s.subscriptionId.toLowerCase(), displayName: s.displayName ?? '', state: s.state ?? 'Enabled' };
+        yield {
+          subscriptionId: s.subscriptionId.toLowerCase(),
+          displayName: s.displayName ?? '',
+          state: s.state ?? 'Enabled',
+        };
       }
       return;
     }
     for (const id of scope) {
       try {
         const s = await this.subscriptionClient.subscriptions.get(id);
-        yield { subscriptionId: id.toLowerCase(), displayName: s.displayName ?? '', state: s.state ?? 'Enabled' };
+        yield {
+          subscriptionId: id.toLowerCase(),
+          displayName: s.displayName ?? '',
+          state: s.state ?? 'Enabled',
+        };
       } catch (error) {
-        yield { subscriptionId: id.toLowerCase(), displayName: '', state: 'Unreadable', error: failureText(describeFailure(error)) };
+        yield {
+          subscriptionId: id.toLowerCase(),
+          displayName: '',
+          state: 'Unreadable',
+          error: failureText(describeFailure(error)),
+        };
       }
     }
   }
@@ -93,7 +106,9 @@ export class EstateReader {
 }
 
 function destinationOf(action: AutomationActionUnion): string[] {
-  if (action.actionType === 'EventHub' && 'eventHubResourceId' in action && action.eventHubResourceId) return [action.eventHubResourceId];
-  if (action.actionType === 'Workspace' && 'workspaceResourceId' in action && action.workspaceResourceId) return [action.workspaceResourceId];
+  if (action.actionType === 'EventHub' && 'eventHubResourceId' in action && action.eventHubResourceId)
+    return [action.eventHubResourceId];
+  if (action.actionType === 'Workspace' && 'workspaceResourceId' in action && action.workspaceResourceId)
+    return [action.workspaceResourceId];
   return [];
 }

@@ -53,7 +53,8 @@ const subscriptionScope = (subscriptionId: string) => `/subscriptions/${subscrip
 function scopeOf(automation: Automation, subscriptionId: string): 'subscription' | 'resourceGroups' | 'none' {
   const whole = normalizeId(subscriptionScope(subscriptionId));
   if (automation.scopes.some((scope) => normalizeId(scope) === whole)) return 'subscription';
-  if (automation.scopes.some((scope) => normalizeId(scope).startsWith(`${whole}/resourcegroups/`))) return 'resourceGroups';
+  if (automation.scopes.some((scope) => normalizeId(scope).startsWith(`${whole}/resourcegroups/`)))
+    return 'resourceGroups';
   return 'none';
 }
 
@@ -98,38 +99,81 @@ export function evaluate(input: EvaluationInput, desired: DesiredState): Subscri
   });
 
   if ('error' in input.automations) {
-    return done([{ status: 'Unknown', message: `Could not read the subscription's continuous export settings (${input.automations.error}): grant the reconciler's identity Security Reader on it.` }]);
+    return done([
+      {
+        status: 'Unknown',
+        message: `Could not read the subscription's continuous export settings (${input.automations.error}): grant the reconciler's identity Security Reader on it.`,
+      },
+    ]);
   }
   const automations = input.automations;
   if (automations.length === 0) {
-    return done([{ status: 'Missing', message: 'No continuous export is configured: create one that sends to the expected Event Hub (or turn on remediation).' }]);
+    return done([
+      {
+        status: 'Missing',
+        message:
+          'No continuous export is configured: create one that sends to the expected Event Hub (or turn on remediation).',
+      },
+    ]);
   }
 
-  const toExpected = (a: Automation) => a.destinations.some((d) => desired.destinations.some((e) => sameId(d, e)));
-  const qualifying = automations.filter((a) => a.isEnabled && scopeOf(a, id) === 'subscription' && toExpected(a));
+  const toExpected = (a: Automation) =>
+    a.destinations.some((d) => desired.destinations.some((e) => sameId(d, e)));
+  const qualifying = automations.filter(
+    (a) => a.isEnabled && scopeOf(a, id) === 'subscription' && toExpected(a),
+  );
   if (qualifying.length === 0) {
     const names = (items: Automation[]) => list(items.map((a) => a.name));
-    const switchedOff = automations.filter((a) => !a.isEnabled && scopeOf(a, id) === 'subscription' && toExpected(a));
+    const switchedOff = automations.filter(
+      (a) => !a.isEnabled && scopeOf(a, id) === 'subscription' && toExpected(a),
+    );
     if (switchedOff.length > 0) {
-      return done([{ status: 'Disabled', message: `The export ${names(switchedOff)} sends to the expected destination but is switched off: enable it.` }]);
+      return done([
+        {
+          status: 'Disabled',
+          message: `The export ${names(switchedOff)} sends to the expected destination but is switched off: enable it.`,
+        },
+      ]);
     }
-    const partial = automations.filter((a) => a.isEnabled && scopeOf(a, id) === 'resourceGroups' && toExpected(a));
+    const partial = automations.filter(
+      (a) => a.isEnabled && scopeOf(a, id) === 'resourceGroups' && toExpected(a),
+    );
     if (partial.length > 0) {
-      return done([{ status: 'PartialScope', message: `The export ${names(partial)} covers only some resource groups: scope it to the whole subscription.` }]);
+      return done([
+        {
+          status: 'PartialScope',
+          message: `The export ${names(partial)} covers only some resource groups: scope it to the whole subscription.`,
+        },
+      ]);
     }
     const enabled = automations.filter((a) => a.isEnabled);
     if (enabled.length > 0) {
       const where = [...new Set(enabled.flatMap((a) => a.destinations))];
-      return done([{ status: 'WrongDestination', message: `The export ${names(enabled)} sends ${where.length ? `to ${list(where)}` : 'nowhere we read (a Logic App?)'}, not to an expected destination: point it at ${list(desired.destinations)}.` }]);
+      return done([
+        {
+          status: 'WrongDestination',
+          message: `The export ${names(enabled)} sends ${where.length ? `to ${list(where)}` : 'nowhere we read (a Logic App?)'}, not to an expected destination: point it at ${list(desired.destinations)}.`,
+        },
+      ]);
     }
-    return done([{ status: 'Disabled', message: `Every export of the subscription (${names(automations)}) is switched off: enable one that sends to the expected destination.` }]);
+    return done([
+      {
+        status: 'Disabled',
+        message: `Every export of the subscription (${names(automations)}) is switched off: enable one that sends to the expected destination.`,
+      },
+    ]);
   }
 
   const findings: Finding[] = [];
   const sources = qualifying.flatMap((a) => a.sources);
-  const missingSources = desired.requiredSources.filter((required) => !sources.some((s) => s.eventSource === required));
+  const missingSources = desired.requiredSources.filter(
+    (required) => !sources.some((s) => s.eventSource === required),
+  );
   if (missingSources.length > 0) {
-    findings.push({ status: 'MissingSources', message: `The export leaves out ${list(missingSources)}: add ${missingSources.length === 1 ? 'it' : 'them'} to its exported data types.` });
+    findings.push({
+      status: 'MissingSources',
+      message: `The export leaves out ${list(missingSources)}: add ${missingSources.length === 1 ? 'it' : 'them'} to its exported data types.`,
+    });
   }
   const filtered = desired.requiredSources
     .filter((required) => SEVERITY_SOURCES.has(required) && !missingSources.includes(required))
@@ -141,14 +185,25 @@ export function evaluate(input: EvaluationInput, desired: DesiredState): Subscri
     }))
     .filter((f) => f.severities.length > 0);
   for (const { source, severities } of filtered) {
-    findings.push({ status: 'Filtered', message: `The export's filters drop ${list(severities)} severity ${source}: remove the severity rule or add the missing severities.` });
+    findings.push({
+      status: 'Filtered',
+      message: `The export's filters drop ${list(severities)} severity ${source}: remove the severity rule or add the missing severities.`,
+    });
   }
 
   const configuredSince = findings.length === 0 ? (input.configuredSince ?? now) : undefined;
   if (configuredSince) {
     const kinds = [
-      { kind: 'streaming' as const, limit: desired.staleAfterMs, wanted: desired.requiredSources.some((s) => !s.endsWith('Snapshot')) },
-      { kind: 'snapshot' as const, limit: desired.snapshotStaleAfterMs, wanted: desired.requiredSources.some((s) => s.endsWith('Snapshot')) },
+      {
+        kind: 'streaming' as const,
+        limit: desired.staleAfterMs,
+        wanted: desired.requiredSources.some((s) => !s.endsWith('Snapshot')),
+      },
+      {
+        kind: 'snapshot' as const,
+        limit: desired.snapshotStaleAfterMs,
+        wanted: desired.requiredSources.some((s) => s.endsWith('Snapshot')),
+      },
     ];
     for (const { kind, limit, wanted } of kinds) {
       if (!wanted || limit <= 0) continue;

@@ -19,7 +19,9 @@ export const EVENT_SOURCES = [
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** What the built-in policy exports, plus the weekly snapshots (alerts have no snapshot twin); attack paths are opt-in. */
-export const DEFAULT_REQUIRED_SOURCES: readonly EventSource[] = EVENT_SOURCES.filter((source) => !source.startsWith('AttackPaths'));
+export const DEFAULT_REQUIRED_SOURCES: readonly EventSource[] = EVENT_SOURCES.filter(
+  (source) => !source.startsWith('AttackPaths'),
+);
 
 /** The data type (and snapshot flag) the pipeline records in the heartbeat for each source. */
 export function sourceDataType(source: EventSource): { dataType: DataType; snapshot: boolean } {
@@ -38,4 +40,12 @@ export function sourceDataType(source: EventSource): { dataType: DataType; snaps
 }
 
 /** Sources whose events carry a severity a rule can filter on. */
-export const SEVERITY_SOURCES = new Set<string>(['Alerts', 'Assessments', 'AssessmentsSnapshot', 'SubAssessments', 'SubAssessmentsSnapshot', 'AttackPaths', 'AttackPathsSnapshot']);
+export const SEVERITY_SOURCES = new Set<string>([
+  'Alerts',
+  'Assessments',
+  'AssessmentsSnapshot',
+  'SubAssessments',
+  'SubAssessmentsSnapshot',
+  'AttackPaths',
+  'AttackPathsSnapshot',
+]);

@@ -58,8 +58,11 @@ export function webhookBody(alerts: readonly Alert[], totals: string): WebhookBo
     lines.push('', `**${HEADINGS[kind]}**`);
     for (const a of group) {
       if (named++ >= TEXT_LIMIT) continue;
-      const name = a.coverage.displayName ? `${a.coverage.displayName} (${a.coverage.subscriptionId})` : a.coverage.subscriptionId;
-      const detail = a.kind === 'recovered' ? `was ${a.previousStatus}` : a.coverage.findings[0]?.message ?? '';
+      const name = a.coverage.displayName
+        ? `${a.coverage.displayName} (${a.coverage.subscriptionId})`
+        : a.coverage.subscriptionId;
+      const detail =
+        a.kind === 'recovered' ? `was ${a.previousStatus}` : (a.coverage.findings[0]?.message ?? '');
       lines.push(`- ${name}: **${a.coverage.status}** — ${detail}`);
     }
   }
@@ -72,7 +75,10 @@ export function webhookBody(alerts: readonly Alert[], totals: string): WebhookBo
     changed: capped('changed'),
     recovered: capped('recovered'),
     reminders: capped('reminder'),
-    truncated: Math.max(0, ...(['opened', 'changed', 'recovered', 'reminder'] as const).map((k) => byKind(k).length - LIST_LIMIT)),
+    truncated: Math.max(
+      0,
+      ...(['opened', 'changed', 'recovered', 'reminder'] as const).map((k) => byKind(k).length - LIST_LIMIT),
+    ),
   };
 }
 
@@ -82,7 +88,11 @@ export type PostResult = { ok: true } | { ok: false; reason: string };
  * Posts to the webhook: https only, never following a redirect (which could downgrade it), 10 s per
  * attempt, three attempts for 429, 5xx and network errors. The URL carries a secret and is never logged.
  */
-export async function postWebhook(url: string, body: WebhookBody, options: { timeoutMs?: number; attempts?: number } = {}): Promise<PostResult> {
+export async function postWebhook(
+  url: string,
+  body: WebhookBody,
+  options: { timeoutMs?: number; attempts?: number } = {},
+): Promise<PostResult> {
   if (!url.startsWith('https://')) return { ok: false, reason: 'the webhook URL must be https' };
   const attempts = options.attempts ?? 3;
   let reason = '';

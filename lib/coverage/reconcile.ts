@@ -8,7 +8,13 @@ import { INACTIVE_STATES, type EstateReader } from './estate';
 import type { Automation, CoverageStatus, DesiredState, SubscriptionCoverage } from './model';
 import { STATUSES } from './model';
 import { postWebhook, webhookBody } from './notify';
-import { applyRemediation, planRemediation, type Applied, type PlannedChange, type RemediationSettings } from './remediate';
+import {
+  applyRemediation,
+  planRemediation,
+  type Applied,
+  type PlannedChange,
+  type RemediationSettings,
+} from './remediate';
 import type { CoverageStateStore } from './stateStore';
 import { compare, recordChanged, type AlertKind } from './transitions';
 
@@ -51,9 +57,15 @@ export interface CoverageReport {
  * state and its last heartbeat, records transitions, alerts once per change (and reminds), optionally
  * remediates, and writes one coverage row per subscription to Log Analytics.
  */
-export async function reconcileCoverage(deps: CoverageDependencies, options: ReconcileOptions): Promise<CoverageReport> {
+export async function reconcileCoverage(
+  deps: CoverageDependencies,
+  options: ReconcileOptions,
+): Promise<CoverageReport> {
   const now = deps.clock();
-  const [previous, lastSeen] = await Promise.all([deps.state.load(), deps.heartbeat.lastSeenBySubscription()]);
+  const [previous, lastSeen] = await Promise.all([
+    deps.state.load(),
+    deps.heartbeat.lastSeenBySubscription(),
+  ]);
   const limit = pLimit(deps.concurrency);
   const results: SubscriptionCoverage[] = [];
   const gapAutomations = new Map<string, Automation[]>();
@@ -67,16 +79,25 @@ export async function reconcileCoverage(deps: CoverageDependencies, options: Rec
     }
     work.push(
       limit(async () => {
-        const automations = subscription.error ? { error: subscription.error } : await deps.estate.automations(subscription.subscriptionId);
+        const automations = subscription.error
+          ? { error: subscription.error }
+          : await deps.estate.automations(subscription.subscriptionId);
         const before = previous.get(subscription.subscriptionId);
         const configuredSince = before?.configuredSince ? new Date(before.configuredSince) : undefined;
         const coverage = evaluate(
-          { subscription, automations, lastSeen: lastSeen.get(subscription.subscriptionId) ?? {}, now, ...(configuredSince ? { configuredSince } : {}) },
+          {
+            subscription,
+            automations,
+            lastSeen: lastSeen.get(subscription.subscriptionId) ?? {},
+            now,
+            ...(configuredSince ? { configuredSince } : {}),
+          },
           deps.desired,
         );
         results.push(coverage);
         // Keep the automations only where remediation may need them: memory stays small for large estates.
-        if (coverage.status !== 'Covered' && Array.isArray(automations)) gapAutomations.set(coverage.subscriptionId, automations);
+        if (coverage.status !== 'Covered' && Array.isArray(automations))
+          gapAutomations.set(coverage.subscriptionId, automations);
       }),
     );
   }
@@ -91,16 +112,22 @@ export async function reconcileCoverage(deps: CoverageDependencies, options: Rec
   const remediation: CoverageReport['remediation'] = [];
   if (options.remediate && deps.remediation) {
     for (const coverage of results) {
-      const change = planRemediation(coverage, gapAutomations.get(coverage.subscriptionId) ?? [], deps.remediation);
+      const change = planRemediation(
+        coverage,
+        gapAutomations.get(coverage.subscriptionId) ?? [],
+        deps.remediation,
+      );
       if (change) remediation.push(change);
     }
     if (!options.dryRun) {
       await Promise.all(
         remediation
           .filter((c) => c.kind !== 'skip')
-          .map((change) => limit(async () => {
-            change.applied = await applyRemediation(change, deps.estate.security(change.subscriptionId));
-          })),
+          .map((change) =>
+            limit(async () => {
+              change.applied = await applyRemediation(change, deps.estate.security(change.subscriptionId));
+            }),
+          ),
       );
     }
   }
@@ -109,7 +136,9 @@ export async function reconcileCoverage(deps: CoverageDependencies, options: Rec
   for (const a of alerts) alertCounts[a.kind] = (alertCounts[a.kind] ?? 0) + 1;
   const report: CoverageReport['alerts'] = { sent: false, counts: alertCounts };
   if (alerts.length > 0 && deps.webhookUrl) {
-    const totals = `${results.length} subscriptions: ${STATUSES.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`).join(', ')}`;
+    const totals = `${results.length} subscriptions: ${STATUSES.filter((s) => counts[s] > 0)
+      .map((s) => `${counts[s]} ${s}`)
+      .join(', ')}`;
     const posted = await postWebhook(deps.webhookUrl, webhookBody(alerts, totals));
     report.sent = posted.ok;
     if (!posted.ok) {
@@ -136,7 +165,10 @@ export async function reconcileCoverage(deps: CoverageDependencies, options: Rec
   const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
   if (deps.logs) {
     const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
-    const outcome = await deps.logs.sink.send(deps.logs.stream, results.map((r) => coverageRow(r, now, since.get(r.subscriptionId)!)));
+    const outcome = await deps.logs.sink.send(
+      deps.logs.stream,
+      results.map((r) => coverageRow(r, now, since.get(r.subscriptionId)!)),
+    );
     rows.sent = outcome.delivered.length;
     rows.failed = outcome.rejected.length + outcome.failed.reduce((n, f) => n + f.rows.length, 0);
     const failure = outcome.failed[0]?.failure ?? outcome.rejected[0]?.failure;

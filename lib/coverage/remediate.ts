@@ -9,7 +9,14 @@ export const AUTOMATIONS_WRITE_API = '2023-12-01-preview';
 export const MANAGED_BY = { managedBy: 'defender-export' };
 
 /** Gaps a new or corrected export fixes; Unknown and Stale need people, not a PUT. */
-const FIXABLE = new Set<CoverageStatus>(['Missing', 'Disabled', 'WrongDestination', 'MissingSources', 'Filtered', 'PartialScope']);
+const FIXABLE = new Set<CoverageStatus>([
+  'Missing',
+  'Disabled',
+  'WrongDestination',
+  'MissingSources',
+  'Filtered',
+  'PartialScope',
+]);
 
 export interface RemediationSettings {
   armEndpoint: string;
@@ -32,7 +39,11 @@ export interface PlannedChange {
 }
 
 /** The export the reconciler wants: the whole subscription, every required source unfiltered, to the first destination. */
-function desiredAutomation(subscriptionId: string, location: string, settings: RemediationSettings): Record<string, unknown> {
+function desiredAutomation(
+  subscriptionId: string,
+  location: string,
+  settings: RemediationSettings,
+): Record<string, unknown> {
   const destination = settings.destinations[0]!;
   const action = /\/providers\/microsoft\.operationalinsights\/workspaces\//i.test(destination)
     ? { actionType: 'Workspace', workspaceResourceId: destination }
@@ -53,7 +64,11 @@ function desiredAutomation(subscriptionId: string, location: string, settings: R
 }
 
 /** What remediation would do for one subscription (nothing for Covered, Stale and Unknown ones). */
-export function planRemediation(coverage: SubscriptionCoverage, automations: readonly Automation[], settings: RemediationSettings): PlannedChange | undefined {
+export function planRemediation(
+  coverage: SubscriptionCoverage,
+  automations: readonly Automation[],
+  settings: RemediationSettings,
+): PlannedChange | undefined {
   if (!FIXABLE.has(coverage.status)) return undefined;
   const id = `/subscriptions/${coverage.subscriptionId}/resourceGroups/${settings.resourceGroup}/providers/Microsoft.Security/automations/${settings.name}`;
   const url = `${settings.armEndpoint.replace(/\/+$/, '')}${id.split('/').map(encodeURIComponent).join('/')}?api-version=${AUTOMATIONS_WRITE_API}`;
@@ -61,7 +76,14 @@ export function planRemediation(coverage: SubscriptionCoverage, automations: rea
   const ours = existing?.tags?.managedBy === MANAGED_BY.managedBy;
   const body = desiredAutomation(coverage.subscriptionId, existing?.location ?? settings.location, settings);
   if (existing && !ours && !settings.adopt) {
-    return { subscriptionId: coverage.subscriptionId, kind: 'skip', method: 'PUT', url, body, reason: `${settings.name} exists and was not created by defender-export: left alone (adopt it with --adopt or COVERAGE_REMEDIATION_ADOPT)` };
+    return {
+      subscriptionId: coverage.subscriptionId,
+      kind: 'skip',
+      method: 'PUT',
+      url,
+      body,
+      reason: `${settings.name} exists and was not created by defender-export: left alone (adopt it with --adopt or COVERAGE_REMEDIATION_ADOPT)`,
+    };
   }
   return {
     subscriptionId: coverage.subscriptionId,
@@ -92,7 +114,9 @@ export async function applyRemediation(change: PlannedChange, client: SecurityCe
     if (response.status === 200 || response.status === 201) return { ok: true, status: response.status };
     let message = `HTTP ${response.status}`;
     try {
-      const error = (JSON.parse(response.bodyAsText ?? '{}') as { error?: { code?: string; message?: string } }).error;
+      const error = (
+        JSON.parse(response.bodyAsText ?? '{}') as { error?: { code?: string; message?: string } }
+      ).error;
       if (error) message += ` ${error.code ?? ''}: ${error.message ?? ''}`;
     } catch {
       // not JSON: the status says enough

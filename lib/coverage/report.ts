@@ -5,29 +5,56 @@ const cut = (text: string, width: number) => (text.length <= width ? text : `${t
 
 /** The reconciliation as a table for a terminal. */
 export function coverageTable(report: CoverageReport): string {
-  const rows = report.subscriptions.map((s) => [s.subscriptionId, cut(s.displayName, 24), s.status, s.since.slice(0, 16).replace('T', ' '), cut(s.findings[0]?.message ?? '', 110)]);
+  const rows = report.subscriptions.map((s) => [
+    s.subscriptionId,
+    cut(s.displayName, 24),
+    s.status,
+    s.since.slice(0, 16).replace('T', ' '),
+    cut(s.findings[0]?.message ?? '', 110),
+  ]);
   const header = ['SUBSCRIPTION', 'NAME', 'STATUS', 'SINCE (UTC)', 'WHAT IS WRONG'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const counts = STATUSES.filter((s) => report.counts[s] > 0).map((s) => `${report.counts[s]} ${s}`).join(', ');
-  const lines = [line(header), ...rows.map(line), '', `${report.subscriptions.length} subscriptions judged (${counts})${report.inactive ? `; ${report.inactive} disabled or deleted, skipped` : ''}`];
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const counts = STATUSES.filter((s) => report.counts[s] > 0)
+    .map((s) => `${report.counts[s]} ${s}`)
+    .join(', ');
+  const lines = [
+    line(header),
+    ...rows.map(line),
+    '',
+    `${report.subscriptions.length} subscriptions judged (${counts})${report.inactive ? `; ${report.inactive} disabled or deleted, skipped` : ''}`,
+  ];
   const kinds = Object.entries(report.alerts.counts).map(([k, n]) => `${n} ${k}`);
-  if (kinds.length) lines.push(`alerts: ${kinds.join(', ')} — ${report.alerts.sent ? 'sent to the webhook' : report.alerts.error ? `NOT sent: ${report.alerts.error}` : 'no webhook configured'}`);
+  if (kinds.length)
+    lines.push(
+      `alerts: ${kinds.join(', ')} — ${report.alerts.sent ? 'sent to the webhook' : report.alerts.error ? `NOT sent: ${report.alerts.error}` : 'no webhook configured'}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
 const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 const COLOURS: Record<string, string> = { Covered: '#2e7d32', Stale: '#ef6c00', Unknown: '#6a1b9a' };
 
 /** A self-contained HTML page an auditor can open: the status of every subscription, why, and the counts. */
 export function coverageHtml(report: CoverageReport): string {
-  const badge = (status: string) => `<span class="badge" style="background:${COLOURS[status] ?? '#c62828'}">${escapeHtml(status)}</span>`;
-  const counts = STATUSES.map((s) => `<tr><td>${badge(s)}</td><td class="n">${report.counts[s]}</td></tr>`).join('');
+  const badge = (status: string) =>
+    `<span class="badge" style="background:${COLOURS[status] ?? '#c62828'}">${escapeHtml(status)}</span>`;
+  const counts = STATUSES.map(
+    (s) => `<tr><td>${badge(s)}</td><td class="n">${report.counts[s]}</td></tr>`,
+  ).join('');
   const rows = report.subscriptions
     .map(
-      (s) => `<tr><td><div>${escapeHtml(s.displayName || '(no name)')}</div><code>${escapeHtml(s.subscriptionId)}</code></td><td>${badge(s.status)}</td>` +
+      (s) =>
+        `<tr><td><div>${escapeHtml(s.displayName || '(no name)')}</div><code>${escapeHtml(s.subscriptionId)}</code></td><td>${badge(s.status)}</td>` +
         `<td>${escapeHtml(s.since)}</td><td>${s.findings.length ? `<ul>${s.findings.map((f) => `<li>${escapeHtml(f.message)}</li>`).join('')}</ul>` : '—'}</td>` +
         `<td>${escapeHtml(s.lastSeen.streaming ?? '—')}<br>${escapeHtml(s.lastSeen.snapshot ?? '—')}</td></tr>`,
     )

@@ -46,7 +46,9 @@ export class CoverageStateStore {
   async load(): Promise<Map<string, CoverageRecord>> {
     const records = new Map<string, CoverageRecord>();
     // The partition key is a constant of ours: nothing from an event or ARM becomes part of this query.
-    for await (const e of this.current.listEntities<CurrentEntity>({ queryOptions: { filter: `PartitionKey eq '${CURRENT}'` } })) {
+    for await (const e of this.current.listEntities<CurrentEntity>({
+      queryOptions: { filter: `PartitionKey eq '${CURRENT}'` },
+    })) {
       let findings: CoverageRecord['findings'] = [];
       try {
         findings = JSON.parse(e.findings) as CoverageRecord['findings'];
@@ -91,7 +93,10 @@ export class CoverageStateStore {
         },
         'Replace',
       ]),
-      ...gone.map((id): TransactionAction => ['delete', { partitionKey: CURRENT, rowKey: subscriptionKey(id) }]),
+      ...gone.map((id): TransactionAction => [
+        'delete',
+        { partitionKey: CURRENT, rowKey: subscriptionKey(id) },
+      ]),
     ];
     const limit = pLimit(4);
     const batches: TransactionAction[][] = [];
@@ -107,15 +112,17 @@ export class CoverageStateStore {
     const limit = pLimit(32);
     await Promise.all(
       entries.map((e) =>
-        limit(() => this.history.createEntity({
-          partitionKey: subscriptionKey(e.subscriptionId),
-          rowKey: String(8_640_000_000_000_000 - Date.parse(e.at)).padStart(16, '0') + `-${e.to}`,
-          subscriptionId: e.subscriptionId,
-          from: e.from,
-          to: e.to,
-          at: e.at,
-          findings: findingsText(e.findings),
-        })),
+        limit(() =>
+          this.history.createEntity({
+            partitionKey: subscriptionKey(e.subscriptionId),
+            rowKey: String(8_640_000_000_000_000 - Date.parse(e.at)).padStart(16, '0') + `-${e.to}`,
+            subscriptionId: e.subscriptionId,
+            from: e.from,
+            to: e.to,
+            at: e.at,
+            findings: findingsText(e.findings),
+          }),
+        ),
       ),
     );
   }

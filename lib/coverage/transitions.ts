@@ -22,7 +22,14 @@ export interface CoverageRecord {
 /** Whether a record differs from what is stored in anything but its timestamp. */
 export function recordChanged(before: CoverageRecord | undefined, after: CoverageRecord): boolean {
   if (!before) return true;
-  const fields = ['status', 'displayName', 'since', 'lastAlertAt', 'pendingAlert', 'configuredSince'] as const;
+  const fields = [
+    'status',
+    'displayName',
+    'since',
+    'lastAlertAt',
+    'pendingAlert',
+    'configuredSince',
+  ] as const;
   return (
     fields.some((field) => (before[field] ?? '') !== (after[field] ?? '')) ||
     JSON.stringify(before.findings) !== JSON.stringify(after.findings)
@@ -77,7 +84,13 @@ export function compare(
     };
     let kind: AlertKind | undefined;
     if (changed) {
-      history.push({ subscriptionId: coverage.subscriptionId, from: before?.status ?? '', to: coverage.status, at, findings: coverage.findings });
+      history.push({
+        subscriptionId: coverage.subscriptionId,
+        from: before?.status ?? '',
+        to: coverage.status,
+        at,
+        findings: coverage.findings,
+      });
       if (isGap(coverage.status)) kind = before && isGap(before.status) ? 'changed' : 'opened';
       else if (before) kind = 'recovered';
     } else if (before?.pendingAlert) {
@@ -87,7 +100,12 @@ export function compare(
       if (now.getTime() - last >= reminderMs) kind = 'reminder';
     }
     if (kind) {
-      alerts.push({ kind, coverage, since: record.since, ...(before ? { previousStatus: before.status } : {}) });
+      alerts.push({
+        kind,
+        coverage,
+        since: record.since,
+        ...(before ? { previousStatus: before.status } : {}),
+      });
       record.lastAlertAt = at;
     }
     records.push(record);
