@@ -61,20 +61,25 @@ export async function* readBodies(input: Readable, name: string): AsyncGenerator
 
 const NEWLINE = Buffer.from('\n');
 
-/** The input's lines as bytes, without their newline (decoding waits until a line is whole). */
+/**
+ * The input's lines as bytes, without their newline (decoding waits until a line is whole). Each chunk is
+ * searched once and a long line's pieces are joined once, at its end: linear in the input, however long
+ * the line.
+ */
 async function* lines(input: Readable): AsyncGenerator<Buffer> {
-  let rest: Buffer | undefined;
+  let pending: Buffer[] = [];
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
-    let buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    if (rest) buffer = Buffer.concat([rest, buffer]);
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let start = 0;
     for (let end = buffer.indexOf(0x0a); end !== -1; end = buffer.indexOf(0x0a, start)) {
-      yield buffer.subarray(start, end);
+      const tail = buffer.subarray(start, end);
+      yield pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
+      pending = [];
       start = end + 1;
     }
-    rest = start < buffer.length ? buffer.subarray(start) : undefined;
+    if (start < buffer.length) pending.push(buffer.subarray(start));
   }
-  if (rest) yield rest;
+  if (pending.length > 0) yield Buffer.concat(pending);
 }
 
 /** Every body of every file in order; `-` or no files at all means stdin. */

@@ -34,7 +34,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function decodeMessage(body: unknown): DecodedMessage {
   const parsed = parseBody(body);
   if ('reason' in parsed) return { events: [], rejections: [{ reason: parsed.reason }] };
+  if (typeof parsed.value === 'string') return decodeInnerText(parsed.value);
   return unwrap(parsed.value);
+}
+
+/**
+ * Some producers JSON-encode the JSON they send, so the body parses to a string whose content is the real
+ * object, array or envelope: decode that content, once (a string inside that is refused like any string).
+ */
+function decodeInnerText(text: string): DecodedMessage {
+  const inner = parseText(text);
+  if ('value' in inner && (Array.isArray(inner.value) || isJsonObject(inner.value)))
+    return unwrap(inner.value);
+  return {
+    events: [],
+    rejections: [{ reason: 'body is a string whose content is not a JSON object or array' }],
+  };
 }
 
 function parseBody(body: unknown): { value: unknown } | { reason: string } {

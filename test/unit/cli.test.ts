@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { readBodies, type Body } from '../../lib/cli/input';
 import type { LogsRow } from '../../lib/records/row';
 import { cli, ndjson } from '../helpers/cli';
 import { alertWithEntities } from '../helpers/events';
@@ -157,6 +159,22 @@ describe('the installed bin', () => {
 });
 
 describe('reading input', () => {
+  it('reads lines however the input is cut into chunks: a long line, a character split across chunks, CRLF, no final newline', async () => {
+    const long = `{"a":"${'é'.repeat(200_000)}"}`;
+    const bytes = Buffer.from(`${long}\r\n{"b":1}\n\n{"c":"\u{1F600}"}`);
+    for (const size of [1, 7, 65_536]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+      const bodies: Body[] = [];
+      for await (const body of readBodies(Readable.from(chunks), 'in')) bodies.push(body);
+      expect(bodies.map((b) => [b.text, b.where, b.bytes])).toEqual([
+        [long, 'in:1', undefined],
+        ['{"b":1}', 'in:2', undefined],
+        ['{"c":"\u{1F600}"}', 'in:4', undefined],
+      ]);
+    }
+  });
+
   it('takes each line of NDJSON as its own body, even when the first line is broken', async () => {
     const good = sampleText('regulatorycompliance-eventhub-example-1.json').trim();
     const { code, stdout, stderr } = await cli(['normalize'], `{"broken": \n${good}\n`);

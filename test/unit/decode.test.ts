@@ -59,6 +59,26 @@ describe('decodeMessage', () => {
     );
   });
 
+  it('decodes a body whose JSON is itself JSON-encoded (object, array, records envelope), as some producers send', () => {
+    const twice = (value: unknown) => JSON.stringify(JSON.stringify(value));
+    for (const body of [twice(alert), Buffer.from(twice(alert))]) {
+      expect(decodeMessage(body)).toEqual({
+        envelope: 'object',
+        events: [{ index: 0, event: alert }],
+        rejections: [],
+      });
+    }
+    expect(decodeMessage(twice([alert, alert])).events).toHaveLength(2);
+    expect(decodeMessage(twice({ records: [alert] }))).toMatchObject({
+      envelope: 'records',
+      events: [{ event: alert }],
+    });
+    expect(decodeMessage(JSON.stringify('hello')).rejections).toEqual([
+      { reason: 'body is a string whose content is not a JSON object or array' },
+    ]);
+    expect(decodeMessage(JSON.stringify(JSON.stringify(JSON.stringify(alert)))).rejections).toHaveLength(1);
+  });
+
   it('rejects bodies that are not JSON objects or arrays, saying what they are', () => {
     expect(decodeMessage('').rejections).toEqual([{ reason: 'body is empty' }]);
     expect(decodeMessage('42').rejections).toEqual([
