@@ -3,11 +3,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Command } from 'commander';
 import { credentialFor } from '../lib/azure/credentials';
+import { readBodies } from '../lib/cli/input';
 import { replayCommand } from '../lib/cli/replayCommand';
 import { loadConfig } from '../lib/config';
 import { buildDependencies, LOGS_GZIP_LEVEL } from '../lib/dependencies';
@@ -200,6 +201,22 @@ withTrustedCertificate(__filename, async () => {
       });
     }
 
+    // g. The command line's input reader on one long NDJSON line, in the 64 KiB chunks a file stream gives.
+    const longLine = Buffer.from(`{"a":"${'x'.repeat(50 * 1024 * 1024)}"}\n`);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < longLine.length; at += 65_536) chunks.push(longLine.subarray(at, at + 65_536));
+    let lineChars = 0;
+    const g = await timed(async () => {
+      for await (const body of readBodies(Readable.from(chunks), 'bench')) lineChars += body.text.length;
+    });
+    steps.push({
+      name: 'g. command-line input, one 50 MB line',
+      events: 1,
+      megabytes: longLine.length / 1e6,
+      ...g,
+      note: `${lineChars} characters`,
+    });
+
     // Memory of one big batch, and f. coverage, each in a process of its own.
     const [memory] = await childJson<{
       events: number;
@@ -259,6 +276,7 @@ withTrustedCertificate(__filename, async () => {
         atMost: true,
       },
       { name: 'f < 120 s', value: coverage.seconds, target: 120, unit: 's', atMost: true },
+      { name: 'g ≥ 50 MB/s', value: longLine.length / 1e6 / g.seconds, target: 50, unit: 'MB/s' },
     ].map((t) => ({ ...t, met: t.atMost ? t.value <= t.target : t.value >= t.target }));
 
     if (options.json) {
