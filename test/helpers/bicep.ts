@@ -146,21 +146,10 @@ export function runBicep(args: readonly string[], options: RunOptions = {}): Bic
   };
 }
 
-/** `bicep build <file> --stdout`: the ARM template on stdout. */
-export function build(file: string, options: RunOptions & { config?: string } = {}): BicepResult {
-  const config = options.config ? ['--config', options.config] : [];
-  return runBicep(['build', file, '--stdout', ...config], options);
-}
-
 /** `bicep build-params <file> --stdout`: `{ parametersJson, templateJson }` on stdout. */
 export function buildParams(file: string, options: RunOptions & { config?: string } = {}): BicepResult {
   const config = options.config ? ['--config', options.config] : [];
   return runBicep(['build-params', file, '--stdout', ...config], options);
-}
-
-/** `bicep lint <file>`. */
-export function lint(file: string, options: RunOptions = {}): BicepResult {
-  return runBicep(['lint', file], options);
 }
 
 /** `bicep build --pattern <glob> --outdir <dir>`: every matching file in one process (each takes seconds). */
