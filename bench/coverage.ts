@@ -2,7 +2,7 @@ import { startArmProcess } from '../dev/armServerProcess';
 import { startAzurite } from '../dev/azurite';
 import { SAMPLE_HUB } from '../dev/sampleEstate';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
-import { loadConfig } from '../lib/config';
+import { loadCoverageConfig } from '../lib/config';
 import { buildCoverageDependencies } from '../lib/coverage/dependencies';
 import { reconcileCoverage } from '../lib/coverage/reconcile';
 import { numberArg, peakRssMb } from './harness';
@@ -29,10 +29,10 @@ withTrustedCertificate(__filename, async () => {
       LOCAL_DEV_BEARER_TOKEN: 'bench',
       COVERAGE_DESTINATIONS: SAMPLE_HUB,
     };
-    const config = loadConfig(env, { delivery: false, coverage: true });
+    const config = loadCoverageConfig(env);
     const runs = numberArg('runs', 2);
     for (let run = 1; run <= runs; run++) {
-      const deps = await buildCoverageDependencies(config, env);
+      const deps = await buildCoverageDependencies(config);
       const calls = await arm.requests();
       const start = performance.now();
       const report = await reconcileCoverage(deps, { remediate: false, dryRun: false });

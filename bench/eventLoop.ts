@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { loadConfig } from '../lib/config';
+import { loadDeliveryConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
 import { processBatch } from '../lib/pipeline';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
@@ -13,7 +13,7 @@ import { benchBatch, startLocalDelivery } from './harness';
 withTrustedCertificate(__filename, async () => {
   const local = await startLocalDelivery();
   try {
-    const deps = await buildDependencies(loadConfig(local.env), local.env);
+    const deps = await buildDependencies(loadDeliveryConfig(local.env));
     for (const size of [100, 1000]) {
       const bodies = [...workload({ count: size, seed: 5 })];
       const megabytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6;

@@ -1,4 +1,4 @@
-import { loadConfig } from '../lib/config';
+import { loadDeliveryConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
 import { processBatch } from '../lib/pipeline';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
@@ -14,7 +14,7 @@ withTrustedCertificate(__filename, async () => {
   const bytes = numberArg('bytes', 1_000_000);
   const local = await startLocalDelivery();
   try {
-    const deps = await buildDependencies(loadConfig(local.env), local.env);
+    const deps = await buildDependencies(loadDeliveryConfig(local.env));
     const baselineMb = peakRssMb();
     const bodies = [...workload({ count, bytes, seed: 11 })];
     const inputMb = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6;

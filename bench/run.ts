@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { credentialFor } from '../lib/azure/credentials';
 import { readBodies } from '../lib/cli/input';
 import { replayCommand } from '../lib/cli/replayCommand';
-import { loadConfig } from '../lib/config';
+import { loadDeliveryConfig } from '../lib/config';
 import { buildDependencies, LOGS_GZIP_LEVEL } from '../lib/dependencies';
 import { fitRow } from '../lib/fit/fit';
 import { normalizeMessage, type NormalizedEvent } from '../lib/records/normalize';
@@ -140,7 +140,7 @@ withTrustedCertificate(__filename, async () => {
     // c and d. Our pipeline: bodies in, through the Event Hub handler (replay), logs only / logs and archive.
     const replay = async (routes: unknown, source: string) => {
       const routed = { ...env, ROUTES: JSON.stringify(routes) };
-      const deps = await buildDependencies(loadConfig(routed), routed);
+      const deps = await buildDependencies(loadDeliveryConfig(routed));
       const io = { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), env: routed };
       io.stdout.resume();
       io.stderr.resume();

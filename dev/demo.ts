@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { replayCommand } from '../lib/cli/replayCommand';
-import { loadConfig } from '../lib/config';
+import { loadCoverageConfig, loadDeliveryConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
 import type { Ledger } from '../lib/ledger';
 import { coverageCommand } from '../lib/cli/coverageCommand';
@@ -120,8 +120,8 @@ async function demoCoverage(
       COVERAGE_DESTINATIONS: SAMPLE_HUB,
       COVERAGE_WEBHOOK_URL: webhook.url,
     };
-    const config = loadConfig(env, { delivery: false, coverage: true });
-    const deps = await buildCoverageDependencies(config, env);
+    const config = loadCoverageConfig(env);
+    const deps = await buildCoverageDependencies(config);
     // The replay above was the only traffic from the sample subscriptions; the silent one last sent ten days ago.
     await deps.heartbeat.record([
       {
@@ -143,7 +143,7 @@ async function demoCoverage(
 
     heading('someone switches the Finance export back on; the next run alerts once, for the recovery only');
     arm.estate.find((s) => s.displayName.startsWith('Finance'))!.automations[0]!.properties.isEnabled = true;
-    const second = await reconcileCoverage(await buildCoverageDependencies(config, env), {
+    const second = await reconcileCoverage(await buildCoverageDependencies(config), {
       remediate: false,
       dryRun: false,
     });
@@ -176,8 +176,8 @@ async function main(cert: TrustedCertificate): Promise<number> {
       LOCAL_DEV_BEARER_TOKEN: logs.token,
       ROUTES: JSON.stringify(ROUTES),
     };
-    const config = loadConfig(env);
-    const deps = await buildDependencies(config, env);
+    const config = loadDeliveryConfig(env);
+    const deps = await buildDependencies(config);
     const inputDir = mkdtempSync(join(tmpdir(), 'defender-export-demo-'));
     const samples = readdirSync(SAMPLES)
       .filter((name) => /\.(json|txt)$/.test(name))

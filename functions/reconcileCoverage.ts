@@ -1,8 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { loadConfig } from '../lib/config';
 import { buildCoverageDependencies } from '../lib/coverage/dependencies';
 import { reconcileCoverage as reconcile, type CoverageReport } from '../lib/coverage/reconcile';
 import type { CoverageDependencies } from '../lib/coverage/reconcile';
+import { workerConfig } from './handlers/workerConfig';
 
 let built: Promise<{ deps: CoverageDependencies; remediate: boolean }> | undefined;
 
@@ -11,7 +11,8 @@ export async function reconcileCoverage(
   _timer: unknown,
   context: InvocationContext,
 ): Promise<CoverageReport | undefined> {
-  if (!process.env.COVERAGE_DESTINATIONS?.trim()) {
+  const config = workerConfig().coverage;
+  if (!config) {
     context.warn(
       'coverage reconciliation is off: set COVERAGE_DESTINATIONS to the Event Hub or workspace ids exports must send to',
     );
@@ -19,9 +20,8 @@ export async function reconcileCoverage(
   }
   if (!built) {
     built = (async () => {
-      const config = loadConfig(process.env, { delivery: false, coverage: true });
       return {
-        deps: await buildCoverageDependencies(config, process.env),
+        deps: await buildCoverageDependencies(config),
         remediate: config.COVERAGE_REMEDIATE,
       };
     })();

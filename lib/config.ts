@@ -80,6 +80,7 @@ const schema = z.object({
   REDRIVE_MAX_ATTEMPTS: count(10),
   REDRIVE_MAX_AGE_HOURS: count(72),
   LOCAL_DEV_BEARER_TOKEN: setting(z.string().optional()),
+  AZURE_CLIENT_ID: setting(z.string().optional()),
   AZURE_RESOURCE_MANAGER_ENDPOINT: setting(httpsUrl.default('https://management.azure.com')),
   // `all` (the default) is every subscription the identity can see; otherwise subscription ids.
   COVERAGE_SCOPE: setting(
@@ -211,4 +212,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
 
   if (problems.length > 0 || !result.success || !routes.rules) throw new ConfigError(problems);
   return { ...result.data, ROUTES: routes.rules, ...storage };
+}
+
+/** What delivering events needs, all of it present: what the pipeline and the redrive are built from. */
+export type DeliveryConfig = Config & { archiveStorage: StorageConnection; stateStorage: StorageConnection };
+
+/** What the coverage reconciliation needs, all of it present. */
+export type CoverageConfig = Config & { stateStorage: StorageConnection; COVERAGE_DESTINATIONS: string[] };
+
+/** The settings for delivering events (replay, the Event Hub functions, the redrive); throws ConfigError. */
+export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
+  return loadConfig(env, { delivery: true }) as DeliveryConfig;
+}
+
+/** The settings for the coverage reconciliation; throws ConfigError. */
+export function loadCoverageConfig(env: NodeJS.ProcessEnv): CoverageConfig {
+  return loadConfig(env, { delivery: false, coverage: true }) as CoverageConfig;
+}
+
+/** Everything a Functions worker runs on: delivery always, coverage when COVERAGE_DESTINATIONS is set. */
+export interface WorkerConfig {
+  delivery: DeliveryConfig;
+  coverage?: CoverageConfig;
+}
+
+/** The worker's settings, validated together at start-up; throws ConfigError listing every problem. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  const coverage = Boolean(env.COVERAGE_DESTINATIONS?.trim());
+  const config = loadConfig(env, { delivery: true, coverage });
+  return { delivery: config as DeliveryConfig, ...(coverage ? { coverage: config as CoverageConfig } : {}) };
 }

@@ -1,19 +1,24 @@
-import { RestError } from '@azure/core-rest-pipeline';
-import { TableClient } from '@azure/data-tables';
-import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { credentialFor } from './azure/credentials';
-import type { StorageConnection } from './azure/connections';
-import type { Config } from './config';
+import type { StoragePipelineOptions } from '@azure/storage-blob';
+import { AzureClients, ensureTable } from './azure/clients';
+import type { DeliveryConfig } from './config';
 import type { PipelineDependencies } from './pipeline';
 import type { RedriveDependencies } from './redrive';
 import { createRouter } from './routing/route';
-import { BlobArchiveSink } from './sinks/blobArchive';
-import { DeadLetterStore } from './sinks/deadLetter';
-import { HEARTBEAT_TABLE, HeartbeatStore } from './sinks/heartbeat';
-import { LogsIngestionSink, type LogsSinkOptions } from './sinks/logsIngestion';
-import { ParkingStore } from './sinks/parking';
+import { BlobArchive } from './sinks/blobArchive';
+import { BlobDeadLetterStore } from './sinks/deadLetter';
+import type { AzureLogsSink, LogsSinkOptions } from './sinks/logsIngestion';
+import { BlobParkingStore } from './sinks/parking';
+import { HEARTBEAT_TABLE, TableHeartbeatStore } from './state/heartbeat';
 
-export type Dependencies = PipelineDependencies & RedriveDependencies;
+/** The Azure adapters behind the pipeline's and the redrive's interfaces (tests read their containers). */
+export type Dependencies = PipelineDependencies &
+  RedriveDependencies & {
+    logs?: AzureLogsSink;
+    archive: BlobArchive;
+    parking: BlobParkingStore;
+    deadLetters: BlobDeadLetterStore;
+    heartbeat: TableHeartbeatStore;
+  };
 
 /** Knobs that are not settings: tests shorten retry delays, benchmarks compare gzip levels. */
 export interface DependencyOptions {
@@ -25,6 +30,8 @@ export interface DependencyOptions {
   gzipLevel?: number;
   /** Longest wait for one Logs Ingestion call before it counts as failed (and its rows are parked). */
   logsTimeoutMs?: number;
+  /** The factory to make clients with, when the caller already has one. */
+  clients?: AzureClients;
 }
 
 /**
@@ -35,35 +42,20 @@ export interface DependencyOptions {
 export const LOGS_GZIP_LEVEL = 1;
 const HOUR_MS = 3_600_000;
 
-const isLocalHttp = (connectionString: string) =>
-  /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(connectionString);
-
-function blobService(
-  connection: StorageConnection,
-  env: NodeJS.ProcessEnv,
-  options: DependencyOptions,
-): BlobServiceClient {
-  const pipeline: StoragePipelineOptions = options.storageRetry ? { retryOptions: options.storageRetry } : {};
-  return connection.kind === 'connectionString'
-    ? BlobServiceClient.fromConnectionString(connection.connectionString, pipeline)
-    : new BlobServiceClient(connection.serviceUri, credentialFor(env, connection.clientId), pipeline);
-}
-
-function tableClient(connection: StorageConnection, env: NodeJS.ProcessEnv, table: string): TableClient {
-  if (connection.kind === 'connectionString') {
-    return TableClient.fromConnectionString(connection.connectionString, table, {
-      allowInsecureConnection: isLocalHttp(connection.connectionString),
-    });
-  }
-  return new TableClient(connection.serviceUri, table, credentialFor(env, connection.clientId));
-}
-
-async function ensureTable(table: TableClient): Promise<void> {
-  try {
-    await table.createTable();
-  } catch (error) {
-    if (!(error instanceof RestError && error.statusCode === 409)) throw error;
-  }
+/** The Logs Ingestion sink the settings describe, if they describe one. */
+export function logsSinkFor(
+  config: Pick<DeliveryConfig, 'LOGS_INGESTION_ENDPOINT' | 'LOGS_DCR_IMMUTABLE_ID'>,
+  clients: AzureClients,
+  options: Pick<DependencyOptions, 'gzipLevel' | 'logsRetry' | 'logsTimeoutMs'> = {},
+): AzureLogsSink | undefined {
+  if (!config.LOGS_INGESTION_ENDPOINT || !config.LOGS_DCR_IMMUTABLE_ID) return undefined;
+  return clients.logs({
+    endpoint: config.LOGS_INGESTION_ENDPOINT,
+    ruleId: config.LOGS_DCR_IMMUTABLE_ID,
+    gzipLevel: options.gzipLevel ?? LOGS_GZIP_LEVEL,
+    ...(options.logsRetry ? { retry: options.logsRetry } : {}),
+    ...(options.logsTimeoutMs ? { timeoutMs: options.logsTimeoutMs } : {}),
+  });
 }
 
 /**
@@ -71,19 +63,17 @@ async function ensureTable(table: TableClient): Promise<void> {
  * and the heartbeat table if they are missing. Called once per worker (and once per replay).
  */
 export async function buildDependencies(
-  config: Config,
-  env: NodeJS.ProcessEnv,
+  config: DeliveryConfig,
   options: DependencyOptions = {},
 ): Promise<Dependencies> {
-  if (!config.archiveStorage || !config.stateStorage)
-    throw new Error('loadConfig({ delivery: true }) must come first');
-  const blobs = blobService(config.archiveStorage, env, options);
+  const clients = options.clients ?? new AzureClients(config);
+  const blobs = clients.blobService(config.archiveStorage, options.storageRetry);
   const containers = {
     archive: blobs.getContainerClient(config.ARCHIVE_CONTAINER),
     parked: blobs.getContainerClient(config.PARKED_CONTAINER),
     deadLetter: blobs.getContainerClient(config.DEADLETTER_CONTAINER),
   };
-  const heartbeatTable = tableClient(config.stateStorage, env, HEARTBEAT_TABLE);
+  const heartbeatTable = clients.table(config.stateStorage, HEARTBEAT_TABLE);
   await Promise.all([
     ...Object.values(containers).map((c) => c.createIfNotExists()),
     ensureTable(heartbeatTable),
@@ -91,17 +81,7 @@ export async function buildDependencies(
 
   const clock = options.clock ?? (() => new Date());
   const base = options.backoffBaseMs ?? 60_000;
-  const logs =
-    config.LOGS_INGESTION_ENDPOINT && config.LOGS_DCR_IMMUTABLE_ID
-      ? new LogsIngestionSink({
-          endpoint: config.LOGS_INGESTION_ENDPOINT,
-          ruleId: config.LOGS_DCR_IMMUTABLE_ID,
-          credential: credentialFor(env),
-          gzipLevel: options.gzipLevel ?? LOGS_GZIP_LEVEL,
-          ...(options.logsRetry ? { retry: options.logsRetry } : {}),
-          ...(options.logsTimeoutMs ? { timeoutMs: options.logsTimeoutMs } : {}),
-        })
-      : undefined;
+  const logs = logsSinkFor(config, clients, options);
   return {
     route: createRouter(config.ROUTES, {
       stream: config.LOGS_STREAM_NAME,
@@ -109,10 +89,10 @@ export async function buildDependencies(
     }),
     recordLimit: config.RECORD_SIZE_LIMIT_BYTES,
     ...(logs ? { logs } : {}),
-    archive: new BlobArchiveSink(containers.archive),
-    parking: new ParkingStore(containers.parked),
-    deadLetters: new DeadLetterStore(containers.deadLetter, clock),
-    heartbeat: new HeartbeatStore(heartbeatTable),
+    archive: new BlobArchive(containers.archive),
+    parking: new BlobParkingStore(containers.parked),
+    deadLetters: new BlobDeadLetterStore(containers.deadLetter, clock),
+    heartbeat: new TableHeartbeatStore(heartbeatTable),
     clock,
     backoff: (attempts) => Math.min(base * 2 ** Math.max(0, attempts - 1), HOUR_MS),
     maxAttempts: config.REDRIVE_MAX_ATTEMPTS,

@@ -1,9 +1,13 @@
+import type { DeliveryFailure } from './sinks/deliveryFailure';
+
 /** What became of one destination's share of a batch. */
 export interface DestinationCounts {
   routed: number;
   delivered: number;
   parked: number;
   deadLettered: number;
+  /** The first failure met at this destination: what the log line says when something was parked or refused. */
+  failure?: DeliveryFailure;
 }
 
 /**
@@ -92,6 +96,7 @@ export function addLedger(total: Ledger, batch: Ledger): Ledger {
       s.delivered += d.delivered;
       s.parked += d.parked;
       s.deadLettered += d.deadLettered;
+      if (d.failure && !s.failure) s.failure = d.failure;
     }
   }
   sum.problems = [...total.problems, ...batch.problems];

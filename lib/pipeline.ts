@@ -1,16 +1,21 @@
-import { FitError } from './errors';
-import { fitRow } from './fit/fit';
-import { auditLedger, destination, emptyLedger, type Ledger } from './ledger';
-import { normalizeMessage, type NormalizedEvent } from './records/normalize';
-import type { LogsRow } from './records/row';
+import { destination, emptyLedger, auditLedger, type Ledger } from './ledger';
+import { ArchiveOutbox, type ArchiveResult } from './outbox/archiveOutbox';
+import { LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
+import type {
+  ArchiveSink,
+  DeadLetterStore,
+  HeartbeatStore,
+  LogsSink,
+  ParkedItem,
+  ParkingStore,
+  Sighting,
+} from './ports';
+import type { DataType } from './records/row';
 import type { Router } from './routing/route';
+import { stepMessage, type StepResult } from './step';
 import { archiveBlobName, type ArchiveBatch, type BatchOrigin } from './sinks/archiveBlobName';
-import type { BlobArchiveSink } from './sinks/blobArchive';
-import { encodeBody, type DeadLetterRecord, type DeadLetterStore } from './sinks/deadLetter';
-import { failureText } from './sinks/deliveryFailure';
-import type { HeartbeatStore, Sighting } from './sinks/heartbeat';
-import type { LogsIngestionSink } from './sinks/logsIngestion';
-import type { ParkedItem, ParkingStore } from './sinks/parking';
+import { encodeBody, type DeadLetterRecord } from './sinks/deadLetter';
+import { failureText, type DeliveryFailure } from './sinks/deliveryFailure';
 
 /** One Event Hub message as the trigger hands it over, with its place in the partition. */
 export interface BatchMessage {
@@ -25,44 +30,56 @@ export interface Batch {
   source: string;
   partitionId: string;
   messages: BatchMessage[];
+  /**
+   * Whether nobody will run this batch again after this attempt (the host's last retry, or a replay). A fault
+   * in our own code then dead-letters the event concerned; on an earlier attempt it fails the batch, so the
+   * host runs it again.
+   */
+  finalAttempt?: boolean;
 }
 
 export interface PipelineDependencies {
   route: Router;
   recordLimit: number;
-  logs?: LogsIngestionSink;
-  archive: BlobArchiveSink;
+  logs?: LogsSink;
+  archive: ArchiveSink;
   parking: ParkingStore;
   deadLetters: DeadLetterStore;
   heartbeat?: HeartbeatStore;
   clock: () => Date;
   /** Milliseconds a parked item waits before attempt number `attempts + 1`. */
   backoff: (attempts: number) => number;
+  /** Logs requests in flight at once, per stream. */
+  maxRequestsInFlight?: number;
 }
 
-type Status = 'delivered' | 'parked' | 'deadLettered';
-const SEVERITY: Record<Status, number> = { delivered: 0, parked: 1, deadLettered: 2 };
+/** A fault in our own code met while processing a batch that will be run again. */
+export class BatchFault extends Error {
+  override readonly name = 'BatchFault';
+}
 
-/** One routed event and what became of it at each destination (the worst of its rows). */
-interface Tracked {
-  event: NormalizedEvent;
+/** What became of an event at one destination: the worst outcome of its rows. */
+const enum Fate {
+  None = 0,
+  Delivered = 1,
+  Parked = 2,
+  DeadLettered = 3,
+}
+
+/** What the settlement needs of a routed event once its parsed object and rows are gone. */
+interface Slot {
   message: BatchMessage;
-  status: Map<string, Status>;
+  index: number;
+  eventKey: string;
+  dataType: DataType;
 }
 
-interface StreamGroup {
-  rows: LogsRow[];
-  owner: Map<LogsRow, Tracked>;
-}
-
-interface ArchiveGroup {
-  lines: string[];
-  owners: Tracked[];
-}
-
-function mark(tracked: Tracked, dest: string, status: Status): void {
-  const current = tracked.status.get(dest);
-  if (current === undefined || SEVERITY[status] > SEVERITY[current]) tracked.status.set(dest, status);
+/** A row in a logs outbox: whose it is, and the event's JSON for the dead letter if the row is refused. */
+interface Row extends OutgoingRow {
+  owner: number;
+  partIndex: number;
+  partCount: number;
+  eventJson: string;
 }
 
 function place(message: BatchMessage, partitionId: string) {
@@ -84,12 +101,49 @@ function cooperativeYield(budgetMs = 10): () => Promise<void> {
   };
 }
 
+/** Per destination, the fate of every routed event, by its slot. */
+class Fates {
+  private readonly byDestination = new Map<string, Fate[]>();
+  private readonly failures = new Map<string, DeliveryFailure>();
+
+  mark(dest: string, slot: number, fate: Fate): void {
+    let fates = this.byDestination.get(dest);
+    if (!fates) this.byDestination.set(dest, (fates = []));
+    if ((fates[slot] ?? Fate.None) < fate) fates[slot] = fate;
+  }
+
+  is(dest: string, slot: number, fate: Fate): boolean {
+    return this.byDestination.get(dest)?.[slot] === fate;
+  }
+
+  /** Keeps the first failure per destination, for the ledger's log line. */
+  failed(dest: string, failure: DeliveryFailure): void {
+    if (!this.failures.has(dest)) this.failures.set(dest, failure);
+  }
+
+  count(ledger: Ledger): void {
+    for (const [dest, fates] of this.byDestination) {
+      const counts = destination(ledger, dest);
+      for (const fate of fates) {
+        if (fate === Fate.Delivered) counts.delivered++;
+        else if (fate === Fate.Parked) counts.parked++;
+        else if (fate === Fate.DeadLettered) counts.deadLettered++;
+      }
+    }
+    for (const [dest, failure] of this.failures) destination(ledger, dest).failure = failure;
+  }
+}
+
 /**
  * Takes one Event Hub batch from bodies to delivered rows and blobs, and accounts for every event.
- * Every sink is tried even when another fails. What fails for a passing reason is parked (written durably
- * for redriveParked) and what can never be delivered is dead-lettered with its reason, both *before* this
- * returns, because the trigger checkpoints the batch whatever happens next. It throws only when even parking
- * or dead-lettering failed, so that the host's retry policy runs the batch again.
+ *
+ * Each event goes through the pure step (lib/step.ts) on its own and straight into the outboxes, which send
+ * logs requests as they fill and compress archive lines as they come; only then is the next event parsed,
+ * so a batch is never held whole in parsed or serialised form. Once every destination has answered, what
+ * failed for a passing reason is parked (written durably for redriveParked) and what can never be delivered
+ * is dead-lettered with its reason, both *before* this returns, because the trigger checkpoints the batch
+ * whatever happens next. It throws when even parking or dead-lettering failed, and on a fault in our own
+ * code before the final attempt, so that the host's retry policy runs the batch again.
  */
 export async function processBatch(batch: Batch, deps: PipelineDependencies): Promise<Ledger> {
   const ledger = emptyLedger();
@@ -104,164 +158,136 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
     ...origin,
     enqueuedTimeUtc: first?.enqueuedTimeUtc ?? deps.clock().toISOString(),
   };
+  const archiveName = (dataType: DataType) => archiveBlobName(dataType, archiveBatch);
+  const slots: Slot[] = [];
+  const fates = new Fates();
   const deadLetters: DeadLetterRecord[] = [];
-  const tracked: Tracked[] = [];
-  const streams = new Map<string, StreamGroup>();
-  const archives = new Map<string, ArchiveGroup>();
-  const sightings: Sighting[] = [];
+  const sightings = new Map<string, Sighting>();
+  const archive = new ArchiveOutbox(deps.archive, origin);
+  const outboxes = new Map<string, LogsOutbox<Row>>();
+  const outbox = (stream: string) => {
+    let box = outboxes.get(stream);
+    if (!box) {
+      if (!deps.logs)
+        throw new Error(`events are routed to logs:${stream} but no Logs Ingestion endpoint is configured`);
+      const dest = `logs:${stream}`;
+      box = new LogsOutbox<Row>(deps.logs, stream, {
+        ...(deps.maxRequestsInFlight ? { maxInFlight: deps.maxRequestsInFlight } : {}),
+        onDelivered: (rows) => rows.forEach((row) => fates.mark(dest, row.owner, Fate.Delivered)),
+      });
+      outboxes.set(stream, box);
+    }
+    return box;
+  };
   const yieldNow = cooperativeYield();
 
-  for (const message of batch.messages) {
-    ledger.messages++;
-    const { events, rejections } = normalizeMessage(message.body, {
-      enqueuedTimeUtc: message.enqueuedTimeUtc,
-      now: deps.clock,
-    });
-    for (const rejection of rejections) {
-      ledger.received++;
+  const take = async (message: BatchMessage, result: StepResult) => {
+    ledger.received++;
+    if (result.kind === 'rejected' || result.kind === 'fault') {
+      const internal = result.kind === 'fault';
+      if (internal && !batch.finalAttempt) throw new BatchFault(result.reason, { cause: result.error });
       ledger.invalid++;
       deadLetters.push({
-        stage: 'input',
-        reason: rejection.reason,
-        ...encodeBody(rejection.element !== undefined ? rejection.element : message.body),
+        stage: internal ? 'internal' : 'input',
+        reason: result.reason,
+        ...encodeBody(result.element !== undefined ? result.element : message.body),
         ...place(message, batch.partitionId),
-        ...(rejection.index !== undefined ? { index: rejection.index } : {}),
+        ...(result.index !== undefined ? { index: result.index } : {}),
       });
+      return;
     }
-    for (const event of events) {
-      ledger.received++;
-      await yieldNow();
-      const { identity } = event;
-      if (identity.AzureSubscriptionId) {
-        sightings.push({
-          subscriptionId: identity.AzureSubscriptionId,
-          dataType: identity.DataType,
-          snapshot: identity.IsSnapshot,
-          lastSeen: new Date(message.enqueuedTimeUtc),
-        });
+    const { event, sighting } = result;
+    if (sighting) {
+      const key = `${sighting.subscriptionId}\n${sighting.dataType}\n${sighting.snapshot}`;
+      const known = sightings.get(key);
+      if (!known || known.lastSeen < sighting.lastSeen) sightings.set(key, sighting);
+    }
+    if (result.kind === 'dropped') {
+      ledger.dropped++;
+      return;
+    }
+    ledger.routed++;
+    const owner = slots.length;
+    const { identity } = event;
+    slots.push({ message, index: event.index, eventKey: identity.EventKey, dataType: identity.DataType });
+    const { fitted } = result;
+    if ('rows' in fitted && result.streams.length > 0) {
+      if (fitted.outcome === 'split') {
+        ledger.split++;
+        ledger.parts += fitted.rows.length;
+      } else if (fitted.outcome === 'trimmed') {
+        ledger.trimmed++;
       }
-      const decision = deps.route(identity);
-      if (decision.drop) {
-        ledger.dropped++;
+    }
+    for (const stream of result.streams) {
+      const dest = `logs:${stream}`;
+      destination(ledger, dest).routed++;
+      if ('error' in fitted) {
+        fates.mark(dest, owner, Fate.DeadLettered);
+        deadLetters.push({
+          stage: 'fit',
+          reason: fitted.error,
+          body: event.json,
+          encoding: 'utf8',
+          ...place(message, batch.partitionId),
+          index: event.index,
+          eventKey: identity.EventKey,
+          dataType: identity.DataType,
+        });
         continue;
       }
-      ledger.routed++;
-      const item: Tracked = { event, message, status: new Map() };
-      tracked.push(item);
-      const archiveName = archiveBlobName(identity.DataType, archiveBatch);
-      // A split or trimmed row points at its archived original, so the original is archived whatever the route.
-      let archive = decision.archive;
-      for (const stream of decision.streams) {
-        const dest = `logs:${stream}`;
-        destination(ledger, dest).routed++;
-        try {
-          const fitted = fitRow(event, {
-            limit: deps.recordLimit,
-            strategy: decision.oversize,
-            archiveBlob: archiveName,
-          });
-          if (fitted.outcome === 'split') {
-            ledger.split++;
-            ledger.parts += fitted.rows.length;
-          } else if (fitted.outcome === 'trimmed') {
-            ledger.trimmed++;
-          }
-          archive ||= fitted.outcome !== 'whole';
-          const group: StreamGroup = streams.get(stream) ?? { rows: [], owner: new Map() };
-          streams.set(stream, group);
-          for (const row of fitted.rows) {
-            group.rows.push(row);
-            group.owner.set(row, item);
-          }
-        } catch (error) {
-          if (!(error instanceof FitError)) throw error;
-          mark(item, dest, 'deadLettered');
-          deadLetters.push({
-            stage: 'fit',
-            reason: error.message,
-            body: event.json,
-            encoding: 'utf8',
-            ...place(message, batch.partitionId),
-            index: event.index,
-            eventKey: identity.EventKey,
-            dataType: identity.DataType,
-          });
-        }
-      }
-      if (archive) {
-        destination(ledger, 'archive').routed++;
-        const group: ArchiveGroup = archives.get(archiveName) ?? { lines: [], owners: [] };
-        archives.set(archiveName, group);
-        group.lines.push(event.json);
-        group.owners.push(item);
+      const box = outbox(stream);
+      const partCount = fitted.rows.length;
+      for (let part = 0; part < partCount; part++)
+        await box.add({
+          bytes: fitted.rows[part]!,
+          owner,
+          partIndex: part,
+          partCount,
+          eventJson: event.json,
+        });
+    }
+    if (result.archive) {
+      destination(ledger, 'archive').routed++;
+      await archive.add(archiveName(identity.DataType), event.json, owner);
+    }
+  };
+
+  const options = {
+    route: deps.route,
+    recordLimit: deps.recordLimit,
+    now: deps.clock,
+    archiveBlob: archiveName,
+  };
+  try {
+    for (const message of batch.messages) {
+      ledger.messages++;
+      for (const result of stepMessage(message.body, {
+        ...options,
+        enqueuedTimeUtc: message.enqueuedTimeUtc,
+      })) {
+        await yieldNow();
+        await take(message, result);
       }
     }
+  } catch (error) {
+    // Nothing is parked or archived for a batch that will run again; requests in flight are let finish.
+    await Promise.allSettled([...outboxes.values()].map((box) => box.close()));
+    throw error;
   }
 
+  // Every destination answers before any is settled: one's failure never hides another's outcome.
+  const streams = [...outboxes];
+  const [archived, ...shortfalls] = await Promise.all([
+    archive.close(),
+    ...streams.map(([, box]) => box.close()),
+  ]);
   const now = deps.clock();
   const parked: ParkedItem[] = [];
-  const deliverLogs = async (stream: string, group: StreamGroup) => {
-    if (!deps.logs)
-      throw new Error(`events are routed to logs:${stream} but no Logs Ingestion endpoint is configured`);
-    const dest = `logs:${stream}`;
-    const outcome = await deps.logs.send(stream, group.rows);
-    for (const row of outcome.delivered) mark(group.owner.get(row)!, dest, 'delivered');
-    for (const { rows } of outcome.failed)
-      for (const row of rows) mark(group.owner.get(row)!, dest, 'parked');
-    for (const { row, failure } of outcome.rejected) {
-      const owner = group.owner.get(row)!;
-      if (owner.status.get(dest) === 'deadLettered') continue; // one record per event, however many parts were refused
-      mark(owner, dest, 'deadLettered');
-      deadLetters.push({
-        stage: 'logs',
-        reason: `Logs Ingestion refused part ${row.PartIndex + 1} of ${row.PartCount} for ${dest}: ${failureText(failure)}`,
-        body: owner.event.json,
-        encoding: 'utf8',
-        ...place(owner.message, batch.partitionId),
-        index: owner.event.index,
-        eventKey: row.EventKey,
-        dataType: row.DataType,
-        failure,
-      });
-    }
-    for (const { rows, failure } of outcome.failed) {
-      // An event dead-lettered for another of its parts is kept whole in the dead letters: do not park the rest.
-      const still = rows.filter((row) => group.owner.get(row)!.status.get(dest) === 'parked');
-      if (still.length === 0) continue;
-      parked.push({
-        version: 1,
-        origin,
-        destination: 'logs',
-        stream,
-        rows: still,
-        events: new Set(still.map((row) => group.owner.get(row))).size,
-        attempts: 1,
-        firstParkedAt: now.toISOString(),
-        lastError: failure,
-      });
-    }
-  };
-  const deliverArchive = async (name: string, group: ArchiveGroup) => {
-    const result = await deps.archive.write(name, group.lines, origin);
-    for (const owner of group.owners) mark(owner, 'archive', result.ok ? 'delivered' : 'parked');
-    if (!result.ok) {
-      parked.push({
-        version: 1,
-        origin,
-        destination: 'archive',
-        blobName: name,
-        lines: group.lines,
-        events: group.owners.length,
-        attempts: 1,
-        firstParkedAt: now.toISOString(),
-        lastError: result.failure,
-      });
-    }
-  };
-  await Promise.all([
-    ...[...streams].map(([stream, group]) => deliverLogs(stream, group)),
-    ...[...archives].map(([name, group]) => deliverArchive(name, group)),
-  ]);
+  streams.forEach(([stream], i) =>
+    settleLogs(stream, shortfalls[i]!, { batch, origin, slots, fates, deadLetters, parked, now }),
+  );
+  settleArchive(archived, { origin, fates, parked, now });
 
   // Durable before returning: the trigger checkpoints this batch whatever we do next.
   const nextAttempt = new Date(now.getTime() + deps.backoff(1));
@@ -269,11 +295,83 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
   ledger.parkedBlobs = parked.length;
   ledger.deadLetterBlobs = (await deps.deadLetters.write(origin, deadLetters)) ? 1 : 0;
 
-  for (const item of tracked) {
-    for (const [dest, status] of item.status) destination(ledger, dest)[status]++;
-  }
-  if (deps.heartbeat && sightings.length > 0)
-    ledger.heartbeatFailures = await deps.heartbeat.record(sightings);
+  fates.count(ledger);
+  if (deps.heartbeat && sightings.size > 0)
+    ledger.heartbeatFailures = await deps.heartbeat.record([...sightings.values()]);
   ledger.problems = auditLedger(ledger);
   return ledger;
+}
+
+interface Settlement {
+  batch: Batch;
+  origin: BatchOrigin;
+  slots: Slot[];
+  fates: Fates;
+  deadLetters: DeadLetterRecord[];
+  parked: ParkedItem[];
+  now: Date;
+}
+
+/** Refused rows dead-letter their event (once, however many of its parts were refused); failed rows are parked. */
+function settleLogs(stream: string, shortfall: LogsShortfall<Row>, s: Settlement): void {
+  const dest = `logs:${stream}`;
+  for (const { row, failure } of shortfall.rejected) {
+    s.fates.failed(dest, failure);
+    if (s.fates.is(dest, row.owner, Fate.DeadLettered)) continue;
+    s.fates.mark(dest, row.owner, Fate.DeadLettered);
+    const slot = s.slots[row.owner]!;
+    s.deadLetters.push({
+      stage: 'logs',
+      reason: `Logs Ingestion refused part ${row.partIndex + 1} of ${row.partCount} for ${dest}: ${failureText(failure)}`,
+      body: row.eventJson,
+      encoding: 'utf8',
+      ...place(slot.message, s.batch.partitionId),
+      index: slot.index,
+      eventKey: slot.eventKey,
+      dataType: slot.dataType,
+      failure,
+    });
+  }
+  for (const { rows, failure } of shortfall.failed) {
+    s.fates.failed(dest, failure);
+    // An event dead-lettered for another of its parts is kept whole in the dead letters: do not park the rest.
+    const still = rows.filter((row) => !s.fates.is(dest, row.owner, Fate.DeadLettered));
+    for (const row of still) s.fates.mark(dest, row.owner, Fate.Parked);
+    if (still.length === 0) continue;
+    s.parked.push({
+      version: 1,
+      origin: s.origin,
+      destination: 'logs',
+      stream,
+      rows: still.map((row) => row.bytes.toString('utf8')),
+      events: new Set(still.map((row) => row.owner)).size,
+      attempts: 1,
+      firstParkedAt: s.now.toISOString(),
+      lastError: failure,
+    });
+  }
+}
+
+/** A blob that could not be written is parked with its lines. */
+function settleArchive(
+  results: ArchiveResult[],
+  s: Pick<Settlement, 'origin' | 'fates' | 'parked' | 'now'>,
+): void {
+  for (const result of results) {
+    for (const owner of result.owners)
+      s.fates.mark('archive', owner, result.ok ? Fate.Delivered : Fate.Parked);
+    if (result.ok) continue;
+    s.fates.failed('archive', result.failure);
+    s.parked.push({
+      version: 1,
+      origin: s.origin,
+      destination: 'archive',
+      blobName: result.name,
+      lines: result.lines,
+      events: result.owners.length,
+      attempts: 1,
+      firstParkedAt: s.now.toISOString(),
+      lastError: result.failure,
+    });
+  }
 }

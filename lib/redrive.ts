@@ -1,14 +1,15 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import pLimit from 'p-limit';
-import type { BlobArchiveSink } from './sinks/blobArchive';
-import type { DeadLetterRecord, DeadLetterStore } from './sinks/deadLetter';
-import { failureText, type DeliveryFailure } from './sinks/deliveryFailure';
-import type { LogsIngestionSink } from './sinks/logsIngestion';
-import type { ParkedItem, ParkedRef, ParkingStore } from './sinks/parking';
+import { archiveContent } from './outbox/archiveOutbox';
+import { sendRows } from './outbox/logsOutbox';
+import type { ArchiveSink, DeadLetterStore, LogsSink, ParkedItem, ParkedRef, ParkingStore } from './ports';
+import type { LogsRow } from './records/row';
+import type { DeadLetterRecord } from './sinks/deadLetter';
+import { describeFailure, failureText, type DeliveryFailure } from './sinks/deliveryFailure';
 
 export interface RedriveDependencies {
-  logs?: LogsIngestionSink;
-  archive: BlobArchiveSink;
+  logs?: LogsSink;
+  archive: ArchiveSink;
   parking: ParkingStore;
   deadLetters: DeadLetterStore;
   clock: () => Date;
@@ -48,31 +49,51 @@ function where(item: ParkedItem) {
   };
 }
 
+/** The columns a dead letter names a parked row by (read back from its JSON: this is the rare path). */
+function rowFacts(json: string): Pick<LogsRow, 'EventKey' | 'DataType' | 'PartIndex' | 'PartCount'> {
+  const { EventKey, DataType, PartIndex, PartCount } = JSON.parse(json) as LogsRow;
+  return { EventKey, DataType, PartIndex, PartCount };
+}
+
 async function attempt(item: ParkedItem, deps: RedriveDependencies): Promise<Attempt> {
   if (item.destination === 'archive') {
-    const result = await deps.archive.write(item.blobName, item.lines, item.origin);
-    return result.ok
-      ? { delivered: item.lines.length, remaining: undefined, refused: [] }
-      : { delivered: 0, remaining: item, refused: [], error: result.failure };
+    try {
+      await deps.archive.create(item.blobName, archiveContent(item.lines), {
+        origin: item.origin,
+        events: item.lines.length,
+      });
+      return { delivered: item.lines.length, remaining: undefined, refused: [] };
+    } catch (error) {
+      return { delivered: 0, remaining: item, refused: [], error: describeFailure(error) };
+    }
   }
   if (!deps.logs)
     throw new Error(`parked rows for logs:${item.stream} but no Logs Ingestion endpoint is configured`);
-  const outcome = await deps.logs.send(item.stream, item.rows);
-  const refused = outcome.rejected.map(({ row, failure }): DeadLetterRecord => ({
-    stage: 'redrive',
-    reason: `Logs Ingestion refused part ${row.PartIndex + 1} of ${row.PartCount} for logs:${item.stream}: ${failureText(failure)}`,
-    body: JSON.stringify(row),
-    encoding: 'utf8',
-    ...where(item),
-    eventKey: row.EventKey,
-    dataType: row.DataType,
-    failure,
-  }));
-  const rows = outcome.failed.flatMap((f) => f.rows);
+  const outcome = await sendRows(
+    deps.logs,
+    item.stream,
+    item.rows.map((json) => ({ json, bytes: Buffer.from(json, 'utf8') })),
+  );
+  const refused = outcome.rejected.map(({ row, failure }): DeadLetterRecord => {
+    const facts = rowFacts(row.json);
+    return {
+      stage: 'redrive',
+      reason: `Logs Ingestion refused part ${facts.PartIndex + 1} of ${facts.PartCount} for logs:${item.stream}: ${failureText(failure)}`,
+      body: row.json,
+      encoding: 'utf8',
+      ...where(item),
+      eventKey: facts.EventKey,
+      dataType: facts.DataType,
+      failure,
+    };
+  });
+  const rows = outcome.failed.flatMap((f) => f.rows.map((row) => row.json));
   const remaining =
-    rows.length > 0 ? { ...item, rows, events: new Set(rows.map((r) => r.EventKey)).size } : undefined;
+    rows.length > 0
+      ? { ...item, rows, events: new Set(rows.map((row) => rowFacts(row).EventKey)).size }
+      : undefined;
   return {
-    delivered: outcome.delivered.length,
+    delivered: outcome.delivered,
     remaining,
     refused,
     ...(outcome.failed[0] ? { error: outcome.failed[0].failure } : {}),
@@ -90,12 +111,10 @@ function giveUp(item: ParkedItem, attempts: number, error: DeliveryFailure, now:
     failure: error,
   };
   return item.destination === 'logs'
-    ? item.rows.map((row) => ({
-        ...base,
-        body: JSON.stringify(row),
-        eventKey: row.EventKey,
-        dataType: row.DataType,
-      }))
+    ? item.rows.map((row) => {
+        const facts = rowFacts(row);
+        return { ...base, body: row, eventKey: facts.EventKey, dataType: facts.DataType };
+      })
     : item.lines.map((line) => ({ ...base, body: line }));
 }
 

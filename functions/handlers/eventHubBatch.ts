@@ -1,4 +1,4 @@
-import type { TriggerMetadata } from '@azure/functions';
+import type { InvocationContext } from '@azure/functions';
 import type { Batch } from '../../lib/pipeline';
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
@@ -14,13 +14,16 @@ function isoTime(value: unknown): string | undefined {
  * Maps what the Event Hubs trigger hands a `cardinality: 'many'` function — the bodies plus camelCased
  * trigger metadata (`partitionContext`, `sequenceNumberArray`, `enqueuedTimeUtcArray`, `offsetArray`) —
  * to the pipeline's Batch. Missing metadata falls back to positions and the current time, never throws.
+ * The batch is on its final attempt when the host will not retry it again (see retry.ts).
  */
 export function batchFromTrigger(
   messages: unknown[],
-  metadata: TriggerMetadata | undefined,
-  fallbackSource: string,
+  context: Pick<InvocationContext, 'triggerMetadata' | 'functionName' | 'retryContext'>,
   now: Date,
 ): Batch {
+  const metadata = context.triggerMetadata;
+  const fallbackSource = context.functionName;
+  const retry = context.retryContext;
   const partition = (metadata?.partitionContext ?? {}) as { partitionId?: unknown; eventHubName?: unknown };
   const sequenceNumbers = asArray(metadata?.sequenceNumberArray);
   const enqueuedTimes = asArray(metadata?.enqueuedTimeUtcArray);
@@ -31,6 +34,7 @@ export function batchFromTrigger(
         ? partition.eventHubName
         : fallbackSource,
     partitionId: partition.partitionId === undefined ? 'unknown' : String(partition.partitionId),
+    finalAttempt: !retry || (retry.maxRetryCount >= 0 && retry.retryCount >= retry.maxRetryCount),
     messages: messages.map((body, i) => {
       const sequence = Number(sequenceNumbers[i]);
       const offset = offsets[i];

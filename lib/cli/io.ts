@@ -17,7 +17,7 @@ export interface Io {
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, internal: 70 } as const;
 
 /** Writes text, waiting when the stream asks us to slow down (stdout piped into a slower reader). */
-export async function write(stream: Writable, text: string): Promise<void> {
+export async function write(stream: Writable, text: string | Buffer): Promise<void> {
   if (!stream.write(text)) {
     await new Promise<void>((resolve, reject) => {
       const done = () => {
@@ -36,17 +36,22 @@ export async function write(stream: Writable, text: string): Promise<void> {
 
 /** Collects output lines and writes them in chunks of about a megabyte: one write per line is slow. */
 export class ChunkedWriter {
-  private pending = '';
+  private pending: Buffer[] = [];
+  private bytes = 0;
   constructor(private readonly stream: Writable) {}
 
-  async line(text: string): Promise<void> {
-    this.pending += `${text}\n`;
-    if (this.pending.length >= 1 << 20) await this.flush();
+  async line(text: string | Buffer): Promise<void> {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    this.pending.push(bytes, NEWLINE);
+    this.bytes += bytes.length + 1;
+    if (this.bytes >= 1 << 20) await this.flush();
   }
 
   async flush(): Promise<void> {
-    const text = this.pending;
-    this.pending = '';
-    if (text) await write(this.stream, text);
+    const chunk = Buffer.concat(this.pending, this.bytes);
+    this.pending = [];
+    this.bytes = 0;
+    if (chunk.length > 0) await write(this.stream, chunk);
   }
 }
+const NEWLINE = Buffer.from('\n');

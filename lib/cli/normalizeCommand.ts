@@ -1,9 +1,8 @@
 import type { Config } from '../config';
-import { FitError } from '../errors';
-import { fitRow, type OversizeStrategy } from '../fit/fit';
-import { normalizeMessage } from '../records/normalize';
-import { rowJson } from '../records/row';
+import type { OversizeStrategy } from '../fit/fit';
+import type { Router } from '../routing/route';
 import { archiveBlobName, type ArchiveBatch } from '../sinks/archiveBlobName';
+import { stepMessage } from '../step';
 import { batches, type BatchingOptions, type ReplayMessage } from './batches';
 import { readAll } from './input';
 import { ChunkedWriter, EXIT, write, type Io } from './io';
@@ -38,31 +37,43 @@ export async function normalizeCommand(
     if (reasons.length < REASONS_SHOWN) reasons.push(`${where}: ${reason}`);
   };
 
+  // Every event is fitted, whatever ROUTES says: the command shows what the rows look like.
+  const everyEventToLogs: Router = () => ({
+    rule: 0,
+    drop: false,
+    streams: ['normalize'],
+    archive: false,
+    oversize: options.strategy,
+  });
   const normalizeOne = async (message: ReplayMessage, batch: ArchiveBatch) => {
     counts.messages++;
-    const { events, rejections } = normalizeMessage(message.body, { enqueuedTimeUtc: options.enqueuedTime });
-    for (const rejection of rejections) deadLetter(message.where, rejection.reason);
-    for (const event of events) {
-      counts.events++;
-      try {
-        const fitted = fitRow(event, {
-          limit: options.limit,
-          strategy: options.strategy,
-          archiveBlob: archiveBlobName(event.identity.DataType, batch),
-        });
-        if (fitted.outcome === 'split') {
-          counts.split++;
-          counts.parts += fitted.rows.length;
-        }
-        if (fitted.outcome === 'trimmed') counts.trimmed++;
-        for (const row of fitted.rows) {
-          await out.line(rowJson(row, row.Properties === event.event ? event.json : undefined));
-        }
-        counts.rows += fitted.rows.length;
-      } catch (error) {
-        if (!(error instanceof FitError)) throw error;
-        deadLetter(message.where, error.message);
+    const results = stepMessage(message.body, {
+      route: everyEventToLogs,
+      recordLimit: options.limit,
+      enqueuedTimeUtc: options.enqueuedTime,
+      now: io.clock ?? (() => new Date()),
+      archiveBlob: (dataType) => archiveBlobName(dataType, batch),
+    });
+    for (const result of results) {
+      if (result.kind === 'fault') throw result.error;
+      if (result.kind === 'rejected') {
+        deadLetter(message.where, result.reason);
+        continue;
       }
+      counts.events++;
+      if (result.kind !== 'routed') continue;
+      const { fitted } = result;
+      if ('error' in fitted) {
+        deadLetter(message.where, fitted.error);
+        continue;
+      }
+      if (fitted.outcome === 'split') {
+        counts.split++;
+        counts.parts += fitted.rows.length;
+      }
+      if (fitted.outcome === 'trimmed') counts.trimmed++;
+      for (const row of fitted.rows) await out.line(row);
+      counts.rows += fitted.rows.length;
     }
   };
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config';
+import { loadConfig, loadCoverageConfig, loadDeliveryConfig } from '../config';
 import { buildCoverageDependencies } from '../coverage/dependencies';
 import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
@@ -123,8 +123,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       .argument('[files...]', 'input files; none or - reads stdin')
       .option('--json', 'print the ledger as JSON on the last line of stdout'),
   ).action(async (files: string[], flags: BatchFlags & { json?: boolean }) => {
-    const config = loadConfig(io.env);
-    const deps = await buildDependencies(config, io.env, { clock });
+    const deps = await buildDependencies(loadDeliveryConfig(io.env), { clock });
     exitCode = await replayCommand(files, { ...batching(flags, clock), json: flags.json === true }, io, deps);
   });
 
@@ -144,7 +143,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         dryRun?: boolean;
         adopt?: boolean;
       }) => {
-        const config = loadConfig(io.env, { delivery: false, coverage: true });
+        const config = loadCoverageConfig(io.env);
         const remediate = flags.remediate === true || flags.dryRun === true || config.COVERAGE_REMEDIATE;
         if (
           remediate &&
@@ -156,7 +155,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
               .map((name) => `${name}: is required to remediate`),
           );
         }
-        const deps = await buildCoverageDependencies(config, io.env, { clock });
+        const deps = await buildCoverageDependencies(config, { clock });
         if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
         exitCode = await coverageCommand(
           {

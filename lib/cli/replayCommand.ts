@@ -1,9 +1,8 @@
-import { InvocationContext, type TriggerMetadata } from '@azure/functions';
 import { SingleBar } from 'cli-progress';
 import { statSync } from 'node:fs';
-import { ingestHandler } from '../../functions/handlers/ingest';
-import type { Dependencies } from '../dependencies';
+import { ingestBatch } from '../ingest';
 import { addLedger, emptyLedger, type Ledger } from '../ledger';
+import type { Batch, PipelineDependencies } from '../pipeline';
 import { batches, type BatchingOptions, type ReplayBatch } from './batches';
 import { readAll } from './input';
 import { EXIT, write, type Io } from './io';
@@ -16,23 +15,17 @@ export interface ReplayOptions extends BatchingOptions {
   json: boolean;
 }
 
-/** Trigger metadata as the Functions host passes it to a `cardinality: 'many'` Event Hub function. */
-export function hostMetadata(batch: ReplayBatch, source: string, enqueuedTime: string): TriggerMetadata {
+/** A replayed batch as the Event Hub trigger would hand it over; nobody retries it, so it is the final attempt. */
+function eventHubBatch(batch: ReplayBatch, source: string, enqueuedTime: string): Batch {
   return {
-    partitionContext: {
-      consumerGroup: '$Default',
-      eventHubName: source,
-      fullyQualifiedNamespace: 'replay.localhost',
-      partitionId: batch.partitionId,
-    },
-    sequenceNumberArray: batch.messages.map((m) => m.sequenceNumber),
-    enqueuedTimeUtcArray: batch.messages.map(() => enqueuedTime),
-    offsetArray: batch.messages.map((m) => String(m.sequenceNumber)),
-    partitionKeyArray: batch.messages.map(() => null),
-    propertiesArray: batch.messages.map(() => ({})),
-    systemPropertiesArray: batch.messages.map((m) => ({
-      SequenceNumber: m.sequenceNumber,
-      EnqueuedTimeUtc: enqueuedTime,
+    source,
+    partitionId: batch.partitionId,
+    finalAttempt: true,
+    messages: batch.messages.map((m) => ({
+      body: m.body,
+      sequenceNumber: m.sequenceNumber,
+      enqueuedTimeUtc: enqueuedTime,
+      offset: String(m.sequenceNumber),
     })),
   };
 }
@@ -40,16 +33,15 @@ export function hostMetadata(batch: ReplayBatch, source: string, enqueuedTime: s
 const BIG_INPUT_BYTES = 1 << 20;
 
 /**
- * `defender-export replay`: files (or stdin) through exactly the function the Event Hub trigger calls,
- * against the configured sinks. Partitions run side by side, each one batch at a time, as the host does.
+ * `defender-export replay`: files (or stdin) through exactly the code the Event Hub functions run
+ * (lib/ingest.ts), against the configured sinks. Partitions run side by side, each one batch at a time, as the host does.
  */
 export async function replayCommand(
   files: readonly string[],
   options: ReplayOptions,
   io: Io,
-  deps: Dependencies,
+  deps: PipelineDependencies,
 ): Promise<number> {
-  const handler = ingestHandler(async () => deps);
   const totalBytes = files.reduce((sum, file) => sum + (file === '-' ? 0 : statSync(file).size), 0);
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
   const bar =
@@ -65,14 +57,11 @@ export async function replayCommand(
   let bytes = 0;
   const inFlight: Array<Promise<void>> = [];
   const run = async (batch: ReplayBatch) => {
-    const context = new InvocationContext({
-      functionName: 'ingestDefenderForCloud',
-      triggerMetadata: hostMetadata(batch, options.source, options.enqueuedTime),
-      logHandler: () => undefined, // the ledger is summed and printed below, not line by line
-    });
-    const result: Ledger = await handler(
-      batch.messages.map((m) => m.body),
-      context,
+    // The ledgers are summed and printed below, not line by line.
+    const result: Ledger = await ingestBatch(
+      eventHubBatch(batch, options.source, options.enqueuedTime),
+      deps,
+      () => undefined,
     );
     ledger = addLedger(ledger, result);
     bytes += batch.messages.reduce((sum, m) => sum + Buffer.byteLength(m.body) + 1, 0);

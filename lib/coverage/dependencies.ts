@@ -1,53 +1,25 @@
-import { TableClient } from '@azure/data-tables';
-import { credentialFor } from '../azure/credentials';
-import type { StorageConnection } from '../azure/connections';
-import type { Config } from '../config';
-import { LOGS_GZIP_LEVEL } from '../dependencies';
-import { HEARTBEAT_TABLE, HeartbeatStore } from '../sinks/heartbeat';
-import { LogsIngestionSink } from '../sinks/logsIngestion';
+import { AzureClients, ensureTable } from '../azure/clients';
+import type { CoverageConfig } from '../config';
+import { logsSinkFor } from '../dependencies';
+import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from '../state/coverageState';
+import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
 import { EstateReader } from './estate';
 import type { CoverageDependencies } from './reconcile';
-import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from './stateStore';
 
-function table(connection: StorageConnection, env: NodeJS.ProcessEnv, name: string): TableClient {
-  if (connection.kind === 'connectionString') {
-    return TableClient.fromConnectionString(connection.connectionString, name, {
-      allowInsecureConnection: /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(
-        connection.connectionString,
-      ),
-    });
-  }
-  return new TableClient(connection.serviceUri, name, credentialFor(env, connection.clientId));
-}
-
-/** Everything a reconciliation needs, from settings validated with `loadConfig(env, { coverage: true })`. */
+/** Everything a reconciliation needs, from the coverage settings (loadCoverageConfig). */
 export async function buildCoverageDependencies(
-  config: Config,
-  env: NodeJS.ProcessEnv,
-  options: { clock?: () => Date } = {},
+  config: CoverageConfig,
+  options: { clock?: () => Date; clients?: AzureClients } = {},
 ): Promise<CoverageDependencies> {
-  if (!config.stateStorage || !config.COVERAGE_DESTINATIONS?.length) {
-    throw new Error('loadConfig({ coverage: true }) must come first');
-  }
+  const clients = options.clients ?? new AzureClients(config);
   const state = new CoverageStateStore(
-    table(config.stateStorage, env, COVERAGE_TABLE),
-    table(config.stateStorage, env, COVERAGE_HISTORY_TABLE),
+    clients.table(config.stateStorage, COVERAGE_TABLE),
+    clients.table(config.stateStorage, COVERAGE_HISTORY_TABLE),
   );
-  const heartbeat = new HeartbeatStore(table(config.stateStorage, env, HEARTBEAT_TABLE));
-  await Promise.all([state.ensure(), heartbeat.table.createTable().catch(() => undefined)]);
-  const credential = credentialFor(env);
-  const logs =
-    config.LOGS_INGESTION_ENDPOINT && config.LOGS_DCR_IMMUTABLE_ID
-      ? {
-          sink: new LogsIngestionSink({
-            endpoint: config.LOGS_INGESTION_ENDPOINT,
-            ruleId: config.LOGS_DCR_IMMUTABLE_ID,
-            credential,
-            gzipLevel: LOGS_GZIP_LEVEL,
-          }),
-          stream: config.LOGS_STREAM_NAME,
-        }
-      : undefined;
+  const heartbeat = new TableHeartbeatStore(clients.table(config.stateStorage, HEARTBEAT_TABLE));
+  await Promise.all([state.ensure(), ensureTable(heartbeat.table)]);
+  const sink = logsSinkFor(config, clients);
+  const logs = sink ? { sink, stream: config.LOGS_STREAM_NAME } : undefined;
   const remediation =
     config.COVERAGE_REMEDIATION_RESOURCE_GROUP && config.COVERAGE_REMEDIATION_LOCATION
       ? {
@@ -61,7 +33,10 @@ export async function buildCoverageDependencies(
         }
       : undefined;
   return {
-    estate: new EstateReader({ endpoint: config.AZURE_RESOURCE_MANAGER_ENDPOINT, credential }),
+    estate: new EstateReader({
+      endpoint: config.AZURE_RESOURCE_MANAGER_ENDPOINT,
+      credential: clients.credential(),
+    }),
     state,
     heartbeat,
     desired: {

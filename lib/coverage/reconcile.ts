@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
-import type { HeartbeatStore } from '../sinks/heartbeat';
-import type { LogsIngestionSink } from '../sinks/logsIngestion';
+import { sendRows } from '../outbox/logsOutbox';
+import type { HeartbeatStore, LogsSink } from '../ports';
 import { failureText } from '../sinks/deliveryFailure';
 import { coverageRow } from './coverageRows';
 import { evaluate } from './evaluate';
@@ -15,7 +15,7 @@ import {
   type PlannedChange,
   type RemediationSettings,
 } from './remediate';
-import type { CoverageStateStore } from './stateStore';
+import type { CoverageStateStore } from '../state/coverageState';
 import { compare, recordChanged, type AlertKind } from './transitions';
 
 export interface CoverageDependencies {
@@ -29,7 +29,7 @@ export interface CoverageDependencies {
   reminderMs: number;
   webhookUrl?: string;
   /** Where coverage rows go (the default logs stream), when logs are configured. */
-  logs?: { sink: LogsIngestionSink; stream: string };
+  logs?: { sink: LogsSink; stream: string };
   remediation?: RemediationSettings;
   clock: () => Date;
 }
@@ -165,11 +165,14 @@ export async function reconcileCoverage(
   const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
   if (deps.logs) {
     const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
-    const outcome = await deps.logs.sink.send(
+    const outcome = await sendRows(
+      deps.logs.sink,
       deps.logs.stream,
-      results.map((r) => coverageRow(r, now, since.get(r.subscriptionId)!)),
+      results.map((r) => ({
+        bytes: Buffer.from(JSON.stringify(coverageRow(r, now, since.get(r.subscriptionId)!)), 'utf8'),
+      })),
     );
-    rows.sent = outcome.delivered.length;
+    rows.sent = outcome.delivered;
     rows.failed = outcome.rejected.length + outcome.failed.reduce((n, f) => n + f.rows.length, 0);
     const failure = outcome.failed[0]?.failure ?? outcome.rejected[0]?.failure;
     if (failure) rows.error = failureText(failure);

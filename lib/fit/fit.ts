@@ -1,13 +1,6 @@
 import { FitError } from '../errors';
 import type { NormalizedEvent } from '../records/normalize';
-import {
-  makeRow,
-  rememberRowJson,
-  rowJson,
-  type LogsRow,
-  type RowFrame,
-  type RowIdentity,
-} from '../records/row';
+import { makeRow, type LogsRow, type RowFrame, type RowIdentity } from '../records/row';
 import { jsonBytes } from './measure';
 import { formatPath, TEXT, WHOLE } from './partPath';
 import { wrapInSkeleton } from './skeleton';
@@ -83,9 +76,7 @@ export function fitRow(normalized: NormalizedEvent, options: FitOptions): FitRes
       OriginalBytes: originalBytes,
       ArchiveBlob: '',
     };
-    const row = makeRow(identity, frame, event);
-    rememberRowJson(row, rowJson(row, json));
-    return { outcome: 'whole', rows: [row], originalBytes };
+    return { outcome: 'whole', rows: [makeRow(identity, frame, event)], originalBytes };
   }
 
   if (options.strategy === 'trim') {

@@ -92,11 +92,8 @@ export function normalizeMessage(body: unknown, context: MessageContext = {}): N
     try {
       result.events.push(normalizeEvent(event, { ...context, index }));
     } catch (error) {
-      const reason =
-        error instanceof InvalidEventError
-          ? error.reason
-          : `internal error while normalising (kept for redrive): ${(error as Error).message}`;
-      result.rejections.push({ index, element: event, reason });
+      if (!(error instanceof InvalidEventError)) throw error; // a fault of ours is not bad input
+      result.rejections.push({ index, element: event, reason: error.reason });
     }
   }
   return result;

@@ -87,21 +87,6 @@ export function rowJson(row: LogsRow, propertiesJson?: string): string {
   return `${frame.slice(0, -'null}'.length)}${propertiesJson}}`;
 }
 
-// Rows are never changed once made, so their JSON can be remembered: fit knows a whole row's JSON almost
-// for free (the event was serialised for its EventKey), and the Logs Ingestion sink needs it to size and
-// send the row. Weak, so a row's JSON goes when the row does.
-const rowTexts = new WeakMap<LogsRow, string>();
-
-/** Remembers `row`'s JSON (exactly what `rowJson` returns for it). */
-export function rememberRowJson(row: LogsRow, json: string): void {
-  rowTexts.set(row, json);
-}
-
-/** The row's JSON: remembered by fit for a whole row, else serialised now (and not kept: parts are many). */
-export function serializedRow(row: LogsRow): string {
-  return rowTexts.get(row) ?? JSON.stringify(row);
-}
-
 export type ColumnType = 'datetime' | 'string' | 'boolean' | 'int' | 'long' | 'dynamic';
 
 /** The table's columns and Log Analytics types: the one list infra and KQL are checked against. */

@@ -1,9 +1,11 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import type { DeadLetterStore } from '../ports';
 import { batchLabel, type BatchOrigin } from './archiveBlobName';
 import { createOnce, datePath, digest, gzip, pathSegment } from './blobs';
 import type { DeliveryFailure } from './deliveryFailure';
 
-export type DeadLetterStage = 'input' | 'fit' | 'logs' | 'redrive';
+/** Where it was given up: bad input, the record limit, refused by Logs Ingestion, the redrive, or a fault of ours. */
+export type DeadLetterStage = 'input' | 'fit' | 'logs' | 'redrive' | 'internal';
 
 /** One thing that could not be delivered and will not be retried: what it was, where from, and why. */
 export interface DeadLetterRecord {
@@ -42,7 +44,7 @@ export function encodeBody(body: unknown): Pick<DeadLetterRecord, 'body' | 'enco
 }
 
 /** The dead-letter container: one gzip NDJSON blob per batch that had anything to dead-letter. */
-export class DeadLetterStore {
+export class BlobDeadLetterStore implements DeadLetterStore {
   constructor(
     readonly container: ContainerClient,
     private readonly clock: () => Date,

@@ -1,41 +1,36 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { LogsRow } from '../records/row';
-import { batchLabel, type BatchOrigin } from './archiveBlobName';
+import type { ParkedItem, ParkedRef, ParkingStore } from '../ports';
+import { batchLabel } from './archiveBlobName';
 import { createOnce, datePath, digest, gunzip, gzip } from './blobs';
-import type { DeliveryFailure } from './deliveryFailure';
-
-/** Exactly what failed to reach one destination, kept until redriveParked delivers it or gives up. */
-export type ParkedItem = {
-  version: 1;
-  origin: BatchOrigin;
-  /** Events these rows or lines belong to (a split event has several rows). */
-  events: number;
-  attempts: number;
-  firstParkedAt: string;
-  lastError: DeliveryFailure;
-} & (
-  | { destination: 'logs'; stream: string; rows: LogsRow[] }
-  | { destination: 'archive'; blobName: string; lines: string[] }
-);
-
-export interface ParkedRef {
-  name: string;
-  etag: string;
-  attempts: number;
-  nextAttemptAt: Date;
-}
 
 const META_ATTEMPTS = 'attempts';
 const META_NEXT = 'nextattemptat';
 
+/**
+ * A parked item as the blob holds it: JSON whose logs rows are objects. The rows are already JSON, so they
+ * are spliced in as they are rather than parsed and written again.
+ */
+export function parkedItemJson(item: ParkedItem): string {
+  if (item.destination !== 'logs') return JSON.stringify(item);
+  const { rows, ...rest } = item;
+  return `${JSON.stringify(rest).slice(0, -1)},"rows":[${rows.join(',')}]}`;
+}
+
+/** Reads a parked item back; each logs row becomes its JSON again (JSON.stringify of a parsed row is the row). */
+export function parseParkedItem(json: string): ParkedItem {
+  const item = JSON.parse(json) as ParkedItem;
+  if (item.destination !== 'logs') return item;
+  return { ...item, rows: (item.rows as unknown[]).map((row) => JSON.stringify(row)) };
+}
+
 /** The parked container: one gzip JSON blob per failed destination of a batch, with its schedule in metadata. */
-export class ParkingStore {
+export class BlobParkingStore implements ParkingStore {
   constructor(readonly container: ContainerClient) {}
 
   /** Parks `item` to be tried again at `nextAttemptAt`; throws when it cannot. Returns the blob name. */
   async park(item: ParkedItem, nextAttemptAt: Date): Promise<string> {
-    const json = JSON.stringify(item);
+    const json = parkedItemJson(item);
     const where = item.destination === 'logs' ? `logs/${item.stream}` : 'archive';
     const name = `${where}/${datePath(new Date(item.firstParkedAt), false)}/${batchLabel(item.origin)}-${digest(json)}.json.gz`;
     await createOnce(this.container, name, await gzip(Buffer.from(json, 'utf8')), {
@@ -63,12 +58,12 @@ export class ParkingStore {
     const content = await this.container.getBlobClient(ref.name).downloadToBuffer(undefined, undefined, {
       conditions: { ifMatch: ref.etag },
     });
-    return JSON.parse((await gunzip(content)).toString('utf8')) as ParkedItem;
+    return parseParkedItem((await gunzip(content)).toString('utf8'));
   }
 
   /** Rewrites a parked item after a failed attempt, unless another redrive changed it meanwhile. */
   async reschedule(ref: ParkedRef, item: ParkedItem, nextAttemptAt: Date): Promise<void> {
-    const content = await gzip(Buffer.from(JSON.stringify(item), 'utf8'));
+    const content = await gzip(Buffer.from(parkedItemJson(item), 'utf8'));
     await this.container.getBlockBlobClient(ref.name).upload(content, content.length, {
       conditions: { ifMatch: ref.etag },
       blobHTTPHeaders: { blobContentType: 'application/json', blobContentEncoding: 'gzip' },

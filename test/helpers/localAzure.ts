@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { startAzurite, type Azurite } from '../../dev/azurite';
 import { startFaultProxy, type FaultProxy } from '../../dev/faultProxy';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../../dev/logsIngestionServer';
-import { loadConfig } from '../../lib/config';
+import { loadDeliveryConfig } from '../../lib/config';
 import { buildDependencies, type Dependencies, type DependencyOptions } from '../../lib/dependencies';
 
 /** Retries as the SDKs do them, minus the waiting: tests should not sleep for backoff. */
@@ -57,7 +57,7 @@ export async function startLocalAzure(): Promise<LocalAzure> {
         ...overrides,
       };
     },
-    deps: (env, options = FAST) => buildDependencies(loadConfig(env), env, options),
+    deps: (env, options = FAST) => buildDependencies(loadDeliveryConfig(env), options),
     close: async () => {
       await Promise.all([logs.close(), proxy.close()]);
       await azurite.stop();

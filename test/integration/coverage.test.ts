@@ -12,12 +12,12 @@ import {
   STALE_SUBSCRIPTION,
 } from '../../dev/sampleEstate';
 import { startWebhookReceiver, type WebhookReceiver } from '../../dev/webhookReceiver';
-import { loadConfig } from '../../lib/config';
+import { loadCoverageConfig } from '../../lib/config';
 import { buildCoverageDependencies } from '../../lib/coverage/dependencies';
 import type { CoverageStatus } from '../../lib/coverage/model';
 import type { WebhookBody } from '../../lib/coverage/notify';
 import { reconcileCoverage, type CoverageReport } from '../../lib/coverage/reconcile';
-import { COVERAGE_HISTORY_TABLE } from '../../lib/coverage/stateStore';
+import { COVERAGE_HISTORY_TABLE } from '../../lib/state/coverageState';
 import type { LogsRow } from '../../lib/records/row';
 import { cli } from '../helpers/cli';
 import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
@@ -96,7 +96,7 @@ async function setup(
     COVERAGE_REMEDIATION_RESOURCE_GROUP: 'rg-security',
     COVERAGE_REMEDIATION_LOCATION: 'westeurope',
   });
-  const seed = await buildCoverageDependencies(loadConfig(env, { delivery: false, coverage: true }), env);
+  const seed = await buildCoverageDependencies(loadCoverageConfig(env));
   await seed.heartbeat.record([
     {
       subscriptionId: SAMPLE_SUBSCRIPTIONS.covered,
@@ -121,11 +121,7 @@ async function setup(
     arm,
     env,
     run: async (at, flags = {}) => {
-      const deps = await buildCoverageDependencies(
-        loadConfig(env, { delivery: false, coverage: true }),
-        env,
-        { clock: () => at },
-      );
+      const deps = await buildCoverageDependencies(loadCoverageConfig(env), { clock: () => at });
       if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
       return reconcileCoverage(deps, { remediate: flags.remediate ?? false, dryRun: flags.dryRun ?? false });
     },

@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processBatch } from '../../lib/pipeline';
-import { HEARTBEAT_TABLE, subscriptionKey } from '../../lib/sinks/heartbeat';
+import { HEARTBEAT_TABLE, subscriptionKey } from '../../lib/state/heartbeat';
 import { batchOf } from '../helpers/batches';
 import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
 import { sample } from '../helpers/samples';

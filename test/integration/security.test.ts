@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestHandler } from '../../functions/handlers/ingest';
-import { hostMetadata } from '../../lib/cli/replayCommand';
+import { hostMetadata } from '../helpers/hostMetadata';
 import { loadConfig } from '../../lib/config';
 import { postWebhook, webhookBody } from '../../lib/coverage/notify';
 import { processBatch } from '../../lib/pipeline';

@@ -1,15 +1,9 @@
 import type { TableClient } from '@azure/data-tables';
 import { createHash } from 'node:crypto';
+import type { HeartbeatStore, LastSeen, Sighting } from '../ports';
 import type { DataType } from '../records/row';
 
 export const HEARTBEAT_TABLE = 'DefenderExportHeartbeat';
-
-export interface Sighting {
-  subscriptionId: string;
-  dataType: DataType;
-  snapshot: boolean;
-  lastSeen: Date;
-}
 
 /**
  * Table keys may not hold / \ # ? or control characters, and the subscription id comes from an event:
@@ -32,7 +26,7 @@ export function heartbeatRowKey(dataType: DataType, snapshot: boolean): string {
 export const HEARTBEAT_REFRESH_MS = 5 * 60_000;
 
 /** Last time data was seen per subscription, data type and snapshot/streaming: what coverage calls silence. */
-export class HeartbeatStore {
+export class TableHeartbeatStore implements HeartbeatStore {
   /** What this worker last wrote per key, so a busy key is not rewritten every batch. */
   private readonly written = new Map<string, number>();
 
@@ -75,8 +69,8 @@ export class HeartbeatStore {
   }
 
   /** The latest sighting per subscription, streaming and snapshot apart: what coverage calls silence. */
-  async lastSeenBySubscription(): Promise<Map<string, { streaming?: Date; snapshot?: Date }>> {
-    const latest = new Map<string, { streaming?: Date; snapshot?: Date }>();
+  async lastSeenBySubscription(): Promise<Map<string, LastSeen>> {
+    const latest = new Map<string, LastSeen>();
     for await (const entity of this.table.listEntities<{
       subscriptionId: string;
       snapshot: boolean;

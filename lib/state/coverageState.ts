@@ -1,8 +1,8 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import pLimit from 'p-limit';
-import { subscriptionKey } from '../sinks/heartbeat';
-import type { CoverageRecord, HistoryEntry } from './transitions';
+import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
+import { subscriptionKey } from './heartbeat';
 
 export const COVERAGE_TABLE = 'DefenderExportCoverage';
 export const COVERAGE_HISTORY_TABLE = 'DefenderExportCoverageHistory';

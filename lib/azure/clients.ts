@@ -1,0 +1,60 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { RestError } from '@azure/core-rest-pipeline';
+import { TableClient } from '@azure/data-tables';
+import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { AzureLogsSink, type LogsSinkOptions } from '../sinks/logsIngestion';
+import type { StorageConnection } from './connections';
+import { credentialFor, type IdentitySettings } from './credentials';
+
+const isLocalHttp = (connectionString: string) =>
+  /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(connectionString);
+
+/**
+ * The one place Azure clients are made: every client of a process shares its credentials (one per managed
+ * identity), so tokens are fetched and cached once.
+ */
+export class AzureClients {
+  private readonly credentials = new Map<string, TokenCredential>();
+
+  constructor(private readonly identity: IdentitySettings) {}
+
+  /** The app's credential, or the one for the user-assigned identity a connection names. */
+  credential(clientId?: string): TokenCredential {
+    const key = clientId ?? '';
+    let credential = this.credentials.get(key);
+    if (!credential) this.credentials.set(key, (credential = credentialFor(this.identity, clientId)));
+    return credential;
+  }
+
+  blobService(
+    connection: StorageConnection,
+    retry?: StoragePipelineOptions['retryOptions'],
+  ): BlobServiceClient {
+    const pipeline: StoragePipelineOptions = retry ? { retryOptions: retry } : {};
+    return connection.kind === 'connectionString'
+      ? BlobServiceClient.fromConnectionString(connection.connectionString, pipeline)
+      : new BlobServiceClient(connection.serviceUri, this.credential(connection.clientId), pipeline);
+  }
+
+  table(connection: StorageConnection, name: string): TableClient {
+    if (connection.kind === 'connectionString') {
+      return TableClient.fromConnectionString(connection.connectionString, name, {
+        allowInsecureConnection: isLocalHttp(connection.connectionString),
+      });
+    }
+    return new TableClient(connection.serviceUri, name, this.credential(connection.clientId));
+  }
+
+  logs(options: Omit<LogsSinkOptions, 'credential'>): AzureLogsSink {
+    return new AzureLogsSink({ ...options, credential: this.credential() });
+  }
+}
+
+/** Creates a table unless it exists. */
+export async function ensureTable(table: TableClient): Promise<void> {
+  try {
+    await table.createTable();
+  } catch (error) {
+    if (!(error instanceof RestError && error.statusCode === 409)) throw error;
+  }
+}

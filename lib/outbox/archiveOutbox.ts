@@ -1,0 +1,83 @@
+import { once } from 'node:events';
+import { createGzip, gunzipSync, gzipSync, type Gzip } from 'node:zlib';
+import type { ArchiveSink } from '../ports';
+import type { BatchOrigin } from '../sinks/archiveBlobName';
+import { describeFailure, type DeliveryFailure } from '../sinks/deliveryFailure';
+
+/** What became of one archive blob: every owner (event slot) of its lines shares the outcome. */
+export type ArchiveResult = { name: string; owners: number[] } & (
+  | { ok: true; created: boolean }
+  /** `lines` are the blob's lines again, for parking. */
+  | { ok: false; failure: DeliveryFailure; lines: string[] }
+);
+
+interface OpenBlob {
+  gzip: Gzip;
+  chunks: Buffer[];
+  owners: number[];
+  ended: Promise<unknown>;
+}
+
+/**
+ * The archive's share of a batch: one gzip NDJSON blob per name (data type and batch), compressed as the
+ * lines arrive (on the thread pool, beside the rest of the work) so only compressed bytes are held, and
+ * written create-once when the batch closes. Nothing here throws for a write failure: `close` says.
+ */
+export class ArchiveOutbox {
+  private readonly blobs = new Map<string, OpenBlob>();
+
+  constructor(
+    private readonly sink: ArchiveSink,
+    private readonly origin: BatchOrigin,
+  ) {}
+
+  async add(name: string, line: string, owner: number): Promise<void> {
+    let blob = this.blobs.get(name);
+    if (!blob) {
+      const gzip = createGzip();
+      const chunks: Buffer[] = [];
+      gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const ended = once(gzip, 'end');
+      ended.catch(() => undefined); // awaited by close; this only keeps an early failure from being "unhandled"
+      blob = { gzip, chunks, owners: [], ended };
+      this.blobs.set(name, blob);
+    }
+    blob.owners.push(owner);
+    if (!blob.gzip.write(`${line}\n`)) await once(blob.gzip, 'drain');
+  }
+
+  /** Finishes every blob and writes them side by side. */
+  async close(): Promise<ArchiveResult[]> {
+    return Promise.all(
+      [...this.blobs].map(async ([name, blob]): Promise<ArchiveResult> => {
+        blob.gzip.end();
+        await blob.ended;
+        const content = Buffer.concat(blob.chunks);
+        try {
+          const created = await this.sink.create(name, content, {
+            origin: this.origin,
+            events: blob.owners.length,
+          });
+          return { name, owners: blob.owners, ok: true, created: created === 'created' };
+        } catch (error) {
+          return {
+            name,
+            owners: blob.owners,
+            ok: false,
+            failure: describeFailure(error),
+            lines: ndjsonLines(content),
+          };
+        }
+      }),
+    );
+  }
+}
+
+/** Gzip NDJSON of `lines`, as the archive holds them (the redrive writes parked lines this way). */
+export function archiveContent(lines: readonly string[]): Buffer {
+  return gzipSync(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+}
+
+function ndjsonLines(content: Buffer): string[] {
+  return gunzipSync(content).toString('utf8').split('\n').filter(Boolean);
+}
