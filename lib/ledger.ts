@@ -31,7 +31,18 @@ export interface Ledger {
   parkedBlobs: number;
   deadLetterBlobs: number;
   heartbeatFailures: number;
+  /** The first distinct dead-letter reasons (`stage: reason`), at most MAX_REASONS: why without opening a blob. */
+  deadLetterReasons: string[];
   problems: string[];
+}
+
+/** Dead-letter reasons a ledger keeps. */
+export const MAX_REASONS = 5;
+
+/** Adds a reason unless it is known or the ledger holds MAX_REASONS already. */
+export function noteReason(ledger: Ledger, reason: string): void {
+  if (ledger.deadLetterReasons.length < MAX_REASONS && !ledger.deadLetterReasons.includes(reason))
+    ledger.deadLetterReasons.push(reason);
 }
 
 export function emptyLedger(): Ledger {
@@ -48,6 +59,7 @@ export function emptyLedger(): Ledger {
     parkedBlobs: 0,
     deadLetterBlobs: 0,
     heartbeatFailures: 0,
+    deadLetterReasons: [],
     problems: [],
   };
 }
@@ -99,6 +111,7 @@ export function addLedger(total: Ledger, batch: Ledger): Ledger {
       if (d.failure && !s.failure) s.failure = d.failure;
     }
   }
+  for (const reason of [...total.deadLetterReasons, ...batch.deadLetterReasons]) noteReason(sum, reason);
   sum.problems = [...total.problems, ...batch.problems];
   return sum;
 }

@@ -1,4 +1,4 @@
-import { destination, emptyLedger, auditLedger, type Ledger } from './ledger';
+import { auditLedger, destination, emptyLedger, noteReason, type Ledger } from './ledger';
 import { ArchiveOutbox, type ArchiveResult } from './outbox/archiveOutbox';
 import { LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
 import type {
@@ -294,6 +294,7 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
   await Promise.all(parked.map((item) => deps.parking.park(item, nextAttempt)));
   ledger.parkedBlobs = parked.length;
   ledger.deadLetterBlobs = (await deps.deadLetters.write(origin, deadLetters)) ? 1 : 0;
+  for (const record of deadLetters) noteReason(ledger, `${record.stage}: ${record.reason}`);
 
   fates.count(ledger);
   if (deps.heartbeat && sightings.size > 0)

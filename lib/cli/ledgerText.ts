@@ -1,4 +1,5 @@
 import type { Ledger } from '../ledger';
+import { failureText } from '../sinks/deliveryFailure';
 
 /** The ledger as a few lines a person reads on stderr. */
 export function ledgerText(ledger: Ledger): string {
@@ -9,9 +10,11 @@ export function ledgerText(ledger: Ledger): string {
   ];
   for (const [name, d] of Object.entries(ledger.destinations)) {
     lines.push(
-      `${name}: ${d.delivered} delivered, ${d.parked} parked, ${d.deadLettered} dead-lettered (of ${d.routed})`,
+      `${name}: ${d.delivered} delivered, ${d.parked} parked, ${d.deadLettered} dead-lettered (of ${d.routed})` +
+        (d.failure ? `; first failure: ${failureText(d.failure)}` : ''),
     );
   }
+  for (const reason of ledger.deadLetterReasons) lines.push(`dead-lettered ${reason}`);
   lines.push(
     ledger.problems.length === 0
       ? `accounted for: all ${ledger.received} received`
