@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createGzip, gunzipSync, gzipSync, type Gzip } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync, type Gzip, type ZlibOptions } from 'node:zlib';
 import type { ArchiveSink } from '../ports';
 import type { BatchOrigin } from '../sinks/archiveBlobName';
 import { describeFailure, type DeliveryFailure } from '../sinks/deliveryFailure';
@@ -10,6 +10,12 @@ export type ArchiveResult = { name: string; owners: number[] } & (
   /** `lines` are the blob's lines again, for parking. */
   | { ok: false; failure: DeliveryFailure; lines: string[] }
 );
+
+/**
+ * How far the compressor (on the thread pool) may fall behind before `add` waits for it. The stream's default
+ * of 16 KB made every big line wait for its own compression, so nothing overlapped with the next event's work.
+ */
+const COMPRESSOR_LAG_BYTES = 8 << 20;
 
 interface OpenBlob {
   gzip: Gzip;
@@ -34,7 +40,7 @@ export class ArchiveOutbox {
   async add(name: string, line: string, owner: number): Promise<void> {
     let blob = this.blobs.get(name);
     if (!blob) {
-      const gzip = createGzip();
+      const gzip = createGzip({ writableHighWaterMark: COMPRESSOR_LAG_BYTES } as ZlibOptions);
       const chunks: Buffer[] = [];
       gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
       const ended = once(gzip, 'end');

@@ -76,6 +76,7 @@ const EXPECTED_FUNCTIONS = {
     consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
     connection: 'EventHubConnection',
     cardinality: 'many',
+    dataType: 'binary',
   },
   ingestDefenderXdr: {
     type: 'eventHubTrigger',
@@ -83,6 +84,7 @@ const EXPECTED_FUNCTIONS = {
     consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
     connection: 'EventHubConnection',
     cardinality: 'many',
+    dataType: 'binary',
   },
   redriveParked: { type: 'timerTrigger', schedule: '%REDRIVE_SCHEDULE%' },
   reconcileCoverage: { type: 'timerTrigger', schedule: '%COVERAGE_SCHEDULE%' },
