@@ -79,7 +79,7 @@ interface Row extends OutgoingRow {
   owner: number;
   partIndex: number;
   partCount: number;
-  eventJson: string;
+  event: Buffer;
 }
 
 function place(message: BatchMessage, partitionId: string) {
@@ -227,7 +227,7 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
         deadLetters.push({
           stage: 'fit',
           reason: fitted.error,
-          body: event.json,
+          body: event.bytes.toString('utf8'),
           encoding: 'utf8',
           ...place(message, batch.partitionId),
           index: event.index,
@@ -244,12 +244,12 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
           owner,
           partIndex: part,
           partCount,
-          eventJson: event.json,
+          event: event.bytes,
         });
     }
     if (result.archive) {
       destination(ledger, 'archive').routed++;
-      await archive.add(archiveName(identity.DataType), event.json, owner);
+      await archive.add(archiveName(identity.DataType), event.bytes, owner);
     }
   };
 
@@ -271,8 +271,8 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
       }
     }
   } catch (error) {
-    // Nothing is parked or archived for a batch that will run again; requests in flight are let finish.
-    await Promise.allSettled([...outboxes.values()].map((box) => box.close()));
+    // Nothing more is sent, parked or archived for a batch that will run again; requests in flight finish.
+    await Promise.all([...outboxes.values()].map((box) => box.abandon()));
     throw error;
   }
 
@@ -324,7 +324,7 @@ function settleLogs(stream: string, shortfall: LogsShortfall<Row>, s: Settlement
     s.deadLetters.push({
       stage: 'logs',
       reason: `Logs Ingestion refused part ${row.partIndex + 1} of ${row.partCount} for ${dest}: ${failureText(failure)}`,
-      body: row.eventJson,
+      body: row.event.toString('utf8'),
       encoding: 'utf8',
       ...place(slot.message, s.batch.partitionId),
       index: slot.index,

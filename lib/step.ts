@@ -3,7 +3,7 @@ import { fitRow, type FitResult } from './fit/fit';
 import type { Sighting } from './ports';
 import { decodeMessage } from './records/decode';
 import { normalizeEvent } from './records/normalize';
-import { rowJson, type DataType, type RowIdentity } from './records/row';
+import type { DataType, RowIdentity } from './records/row';
 import type { Router } from './routing/route';
 
 /** What the step needs besides the message: all of it fixed for a batch. */
@@ -22,8 +22,8 @@ export interface EventFacts {
   /** Position of the event in its message. */
   index: number;
   identity: RowIdentity;
-  /** The event as JSON.stringify writes it: the archive line, and the body of its dead letter. */
-  json: string;
+  /** The event as JSON.stringify writes it, in UTF-8: the archive line, and the body of its dead letter. */
+  bytes: Buffer;
 }
 
 /** The event's rows, fitted to the record limit and serialised (UTF-8 JSON, one buffer per row). */
@@ -50,6 +50,8 @@ export type StepResult =
       archive: boolean;
     };
 
+const CLOSE_BRACE = Buffer.from('}');
+
 const isBadInput = (error: unknown) => error instanceof DefenderExportError && error.isBadInput;
 
 function fault(error: unknown, doing: string): StepResult & { kind: 'fault' } {
@@ -57,9 +59,10 @@ function fault(error: unknown, doing: string): StepResult & { kind: 'fault' } {
   return { kind: 'fault', reason: `internal error while ${doing} (a bug: please report it): ${text}`, error };
 }
 
-/** Serialises fitted rows once: a whole row reuses the event's JSON, so only its small frame is written again. */
-function serialise(fitted: FitResult, json: string): Buffer[] {
-  if (fitted.outcome === 'whole') return [Buffer.from(rowJson(fitted.rows[0]!, json), 'utf8')];
+/** Serialises fitted rows once: a whole row reuses the event's bytes, so only its small frame is written. */
+function serialise(fitted: FitResult, eventBytes: Buffer): Buffer[] {
+  if (fitted.propertiesPrefix !== undefined)
+    return [Buffer.concat([Buffer.from(fitted.propertiesPrefix, 'utf8'), eventBytes, CLOSE_BRACE])];
   return fitted.rows.map((row) => Buffer.from(JSON.stringify(row), 'utf8'));
 }
 
@@ -96,8 +99,8 @@ export function* stepMessage(body: unknown, options: StepOptions): Generator<Ste
         : { ...fault(error, 'normalising'), index, element: event };
       continue;
     }
-    const { identity, json } = normalized;
-    const facts: EventFacts = { index, identity, json };
+    const { identity, bytes } = normalized;
+    const facts: EventFacts = { index, identity, bytes };
     const sighting: Sighting | undefined = identity.AzureSubscriptionId
       ? {
           subscriptionId: identity.AzureSubscriptionId,
@@ -106,7 +109,13 @@ export function* stepMessage(body: unknown, options: StepOptions): Generator<Ste
           lastSeen: new Date(options.enqueuedTimeUtc),
         }
       : undefined;
-    const decision = options.route(identity);
+    let decision;
+    try {
+      decision = options.route(identity);
+    } catch (error) {
+      yield { ...fault(error, 'routing'), index, element: event };
+      continue;
+    }
     if (decision.drop) {
       yield { kind: 'dropped', event: facts, ...(sighting ? { sighting } : {}) };
       continue;
@@ -119,7 +128,7 @@ export function* stepMessage(body: unknown, options: StepOptions): Generator<Ste
           strategy: decision.oversize,
           archiveBlob: options.archiveBlob(identity.DataType),
         });
-        fitted = { outcome: result.outcome, rows: serialise(result, json) };
+        fitted = { outcome: result.outcome, rows: serialise(result, bytes) };
       } catch (error) {
         if (!isBadInput(error)) {
           yield { ...fault(error, 'fitting'), index, element: event };

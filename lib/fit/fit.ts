@@ -27,6 +27,11 @@ export interface FitResult {
   rows: LogsRow[];
   /** Bytes of the row before fitting (also in each row's OriginalBytes). */
   originalBytes: number;
+  /**
+   * For a whole row, its JSON up to its Properties: the row's text is this, the event's JSON and `}`, so
+   * the event need not be serialised again.
+   */
+  propertiesPrefix?: string;
 }
 
 /** Bytes of a row without its Properties (which are serialised last, as `null` here: 4 bytes). */
@@ -34,23 +39,30 @@ function frameBytes(identity: RowIdentity, frame: RowFrame): number {
   return jsonBytes(makeRow(identity, frame, null)) - 4;
 }
 
+const WHOLE_FRAME: RowFrame = {
+  PartIndex: 0,
+  PartCount: 1,
+  PartPath: WHOLE,
+  Trimmed: false,
+  OriginalBytes: 0,
+  ArchiveBlob: '',
+};
+/** How a whole row's JSON ends, with OriginalBytes 0 and Properties null (the last three columns). */
+const WHOLE_END = '"OriginalBytes":0,"ArchiveBlob":"","Properties":null}';
+
 /**
- * OriginalBytes is itself in the row, so its own digits count. Serialise the frame once with
- * OriginalBytes 0 (one digit) and settle the digit count arithmetically.
+ * A whole row's size and its JSON up to the Properties. OriginalBytes is itself in the row, so its own
+ * digits count: serialise the frame once with OriginalBytes 0 (one digit) and settle the digit count
+ * arithmetically.
  */
-function wholeRowBytes(identity: RowIdentity, eventBytes: number): number {
-  const frame: RowFrame = {
-    PartIndex: 0,
-    PartCount: 1,
-    PartPath: WHOLE,
-    Trimmed: false,
-    OriginalBytes: 0,
-    ArchiveBlob: '',
-  };
-  const withoutDigits = frameBytes(identity, frame) - 1 + eventBytes;
+function wholeRow(identity: RowIdentity, eventBytes: number): { bytes: number; propertiesPrefix: string } {
+  const json = JSON.stringify(makeRow(identity, WHOLE_FRAME, null));
+  const head = json.slice(0, -WHOLE_END.length); // everything before OriginalBytes
+  const withoutDigits = Buffer.byteLength(json, 'utf8') - 4 - 1 + eventBytes;
   let digits = 1;
   while (String(withoutDigits + digits).length !== digits) digits = String(withoutDigits + digits).length;
-  return withoutDigits + digits;
+  const bytes = withoutDigits + digits;
+  return { bytes, propertiesPrefix: `${head}"OriginalBytes":${bytes},"ArchiveBlob":"","Properties":` };
 }
 
 /**
@@ -61,22 +73,16 @@ function wholeRowBytes(identity: RowIdentity, eventBytes: number): number {
  * identity columns leave no room at all under the limit.
  */
 export function fitRow(normalized: NormalizedEvent, options: FitOptions): FitResult {
-  const { identity, event, json } = normalized;
+  const { identity, event, json, bytes } = normalized;
   const { limit } = options;
   if (!Number.isInteger(limit) || limit < MIN_RECORD_LIMIT || limit > MAX_RECORD_LIMIT) {
     throw new FitError(`record limit ${limit} is outside ${MIN_RECORD_LIMIT}..${MAX_RECORD_LIMIT} bytes`);
   }
-  const originalBytes = wholeRowBytes(identity, Buffer.byteLength(json, 'utf8'));
+  const whole = wholeRow(identity, bytes.length);
+  const originalBytes = whole.bytes;
   if (originalBytes <= limit) {
-    const frame: RowFrame = {
-      PartIndex: 0,
-      PartCount: 1,
-      PartPath: WHOLE,
-      Trimmed: false,
-      OriginalBytes: originalBytes,
-      ArchiveBlob: '',
-    };
-    return { outcome: 'whole', rows: [makeRow(identity, frame, event)], originalBytes };
+    const row = makeRow(identity, { ...WHOLE_FRAME, OriginalBytes: originalBytes }, event);
+    return { outcome: 'whole', rows: [row], originalBytes, propertiesPrefix: whole.propertiesPrefix };
   }
 
   if (options.strategy === 'trim') {

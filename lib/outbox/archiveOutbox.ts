@@ -17,8 +17,23 @@ export type ArchiveResult = { name: string; owners: number[] } & (
  */
 const COMPRESSOR_LAG_BYTES = 8 << 20;
 
+/**
+ * Measured on the realistic workload's events (86 MB): level 2 compresses at 231 MB/s to 18.2%, the default
+ * (6) at 82 MB/s to 14.9%. The archive is written on every delivery and read rarely; a fifth more cool-tier
+ * bytes costs less than the compute the default level takes from every batch.
+ */
+export const ARCHIVE_GZIP_LEVEL = 2;
+
+const NEWLINE = Buffer.from('\n');
+
+/** Lines are handed to the compressor in pieces of about this size: one thread-pool job per line cost more than the compression. */
+const COMPRESSOR_INPUT_BYTES = 256 << 10;
+
 interface OpenBlob {
   gzip: Gzip;
+  /** Lines not yet handed to the compressor. */
+  pending: Buffer[];
+  pendingBytes: number;
   chunks: Buffer[];
   owners: number[];
   ended: Promise<unknown>;
@@ -37,25 +52,34 @@ export class ArchiveOutbox {
     private readonly origin: BatchOrigin,
   ) {}
 
-  async add(name: string, line: string, owner: number): Promise<void> {
+  /** Adds one line (an event's JSON as UTF-8, without its newline). */
+  async add(name: string, line: Buffer | string, owner: number): Promise<void> {
     let blob = this.blobs.get(name);
     if (!blob) {
-      const gzip = createGzip({ writableHighWaterMark: COMPRESSOR_LAG_BYTES } as ZlibOptions);
+      const gzip = createGzip({
+        level: ARCHIVE_GZIP_LEVEL,
+        chunkSize: COMPRESSOR_INPUT_BYTES,
+        writableHighWaterMark: COMPRESSOR_LAG_BYTES,
+      } as ZlibOptions);
       const chunks: Buffer[] = [];
       gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
       const ended = once(gzip, 'end');
       ended.catch(() => undefined); // awaited by close; this only keeps an early failure from being "unhandled"
-      blob = { gzip, chunks, owners: [], ended };
+      blob = { gzip, pending: [], pendingBytes: 0, chunks, owners: [], ended };
       this.blobs.set(name, blob);
     }
     blob.owners.push(owner);
-    if (!blob.gzip.write(`${line}\n`)) await once(blob.gzip, 'drain');
+    const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+    blob.pending.push(bytes, NEWLINE);
+    blob.pendingBytes += bytes.length + 1;
+    if (blob.pendingBytes >= COMPRESSOR_INPUT_BYTES && !compress(blob)) await once(blob.gzip, 'drain');
   }
 
   /** Finishes every blob and writes them side by side. */
   async close(): Promise<ArchiveResult[]> {
     return Promise.all(
       [...this.blobs].map(async ([name, blob]): Promise<ArchiveResult> => {
+        compress(blob);
         blob.gzip.end();
         await blob.ended;
         const content = Buffer.concat(blob.chunks);
@@ -79,9 +103,18 @@ export class ArchiveOutbox {
   }
 }
 
+/** Hands the pending lines to the compressor; false when it asks the caller to wait. */
+function compress(blob: OpenBlob): boolean {
+  if (blob.pendingBytes === 0) return true;
+  const input = Buffer.concat(blob.pending, blob.pendingBytes);
+  blob.pending = [];
+  blob.pendingBytes = 0;
+  return blob.gzip.write(input);
+}
+
 /** Gzip NDJSON of `lines`, as the archive holds them (the redrive writes parked lines this way). */
 export function archiveContent(lines: readonly string[]): Buffer {
-  return gzipSync(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+  return gzipSync(Buffer.from(`${lines.join('\n')}\n`, 'utf8'), { level: ARCHIVE_GZIP_LEVEL });
 }
 
 function ndjsonLines(content: Buffer): string[] {

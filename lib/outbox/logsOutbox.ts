@@ -72,6 +72,13 @@ export class LogsOutbox<R extends OutgoingRow> {
     return this.shortfall;
   }
 
+  /** Drops the rows not yet sent and waits for the requests in flight: the batch will run again. */
+  async abandon(): Promise<void> {
+    this.pending = [];
+    this.pendingBytes = 1;
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
+  }
+
   private async dispatch(): Promise<void> {
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     const rows = this.pending;

@@ -41,8 +41,10 @@ export interface NormalizedEvent {
   index: number;
   identity: RowIdentity;
   event: JsonObject;
-  /** The event as JSON.stringify writes it: hashed for the EventKey and measured for the record limit. */
+  /** The event as JSON.stringify writes it. */
   json: string;
+  /** `json` as UTF-8: hashed for the EventKey, measured for the record limit, and what rows and the archive carry. */
+  bytes: Buffer;
 }
 
 /** Classifies an event and fills the row's identity columns. Throws InvalidEventError with the reason. */
@@ -50,8 +52,9 @@ export function normalizeEvent(event: JsonObject, context: EventContext): Normal
   const dataType = classify(event);
   const { eventTime, RecordId, ...columns } = IDENTIFY[dataType](event);
   const json = JSON.stringify(event);
+  const bytes = Buffer.from(json, 'utf8');
   const enqueued = isoTime(context.enqueuedTimeUtc);
-  const key = eventKey(json, context.index, enqueued);
+  const key = eventKey(bytes, context.index, enqueued);
   const identity: RowIdentity = {
     TimeGenerated: eventTime ?? enqueued ?? (context.now?.() ?? new Date()).toISOString(),
     DataType: dataType,
@@ -67,7 +70,7 @@ export function normalizeEvent(event: JsonObject, context: EventContext): Normal
     Action: columns.Action,
     IsSnapshot: columns.IsSnapshot,
   };
-  return { index: context.index, identity, event, json };
+  return { index: context.index, identity, event, json, bytes };
 }
 
 export interface MessageContext {
