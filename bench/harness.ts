@@ -43,7 +43,7 @@ export async function startLocalDelivery(): Promise<LocalDelivery> {
 }
 
 /** One Event Hub batch of these bodies, as partition 0 of hub `bench` would deliver it. */
-export function benchBatch(bodies: readonly string[]): Batch {
+export function benchBatch(bodies: ReadonlyArray<string | Buffer>): Batch {
   return {
     source: 'bench',
     partitionId: '0',

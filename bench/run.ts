@@ -217,24 +217,40 @@ withTrustedCertificate(__filename, async () => {
       note: `${lineChars} characters`,
     });
 
-    // Memory of one big batch, and f. coverage, each in a process of its own.
-    const [memory] = await childJson<{
-      events: number;
-      inputMb: number;
-      seconds: number;
-      peakRssMb: number;
-      boundMb: number;
-      delivered: boolean;
-    }>('memory.js', []);
-    if (!memory) throw new Error('the memory benchmark printed nothing');
-    steps.push({
-      name: 'memory: one batch of 100 events of 1 MB',
-      events: memory.events,
-      megabytes: memory.inputMb,
-      seconds: memory.seconds,
-      peakRssMb: memory.peakRssMb,
-      note: memory.delivered ? 'all delivered' : 'NOT all delivered',
-    });
+    // Memory of one batch, and f. coverage, each in a process of its own. The batches are written to files
+    // here, so the memory process holds its input (as bytes, as the trigger gives it) and nothing else.
+    const memoryRuns: Array<{ label: string; count: number; bytes?: number }> = [
+      { label: 'one batch of 100 events of 1 MB', count: 100, bytes: 1_000_000 },
+      { label: 'one batch of 1,000 events of 2 KB', count: 1000, bytes: 2_000 },
+    ];
+    const memory: Array<{ events: number; inputMb: number; peakRssMb: number; boundMb: number }> = [];
+    for (const { label, count: events, bytes } of memoryRuns) {
+      const batchFile = join(dir, `memory-${events}.ndjson`);
+      writeFileSync(
+        batchFile,
+        `${[...workload({ count: events, ...(bytes ? { bytes } : {}), seed: 11 })].join('\n')}\n`,
+      );
+      const [result] = await childJson<{
+        events: number;
+        inputMb: number;
+        seconds: number;
+        cpuSeconds: number;
+        peakRssMb: number;
+        boundMb: number;
+        delivered: boolean;
+      }>('memory.js', ['--file', batchFile]);
+      if (!result) throw new Error('the memory benchmark printed nothing');
+      memory.push(result);
+      steps.push({
+        name: `memory: ${label}`,
+        events: result.events,
+        megabytes: result.inputMb,
+        seconds: result.seconds,
+        cpuSeconds: result.cpuSeconds,
+        peakRssMb: result.peakRssMb,
+        note: `${result.delivered ? 'all delivered' : 'NOT all delivered'}; bound ${result.boundMb.toFixed(0)} MB`,
+      });
+    }
     const [coverage] = await childJson<{
       seconds: number;
       armCalls: number;
@@ -263,25 +279,26 @@ withTrustedCertificate(__filename, async () => {
     const rate = (s: Step) => s.events / s.seconds;
     const [sa, sb, sc, sd] = steps;
     const fitRates = steps.filter((s) => s.name.startsWith('e.')).map((s) => s.megabytes / s.seconds);
-    const targets = [
+    const targets: Array<{ name: string; value: number; target: number; unit: string; atMost?: boolean }> = [
       { name: 'c ≥ 1.2 × b', value: rate(sc!) / rate(sb!), target: 1.2, unit: '×' },
       { name: 'c ≥ 0.6 × a', value: rate(sc!) / rate(sa!), target: 0.6, unit: '×' },
       { name: 'd ≥ 0.4 × a', value: rate(sd!) / rate(sa!), target: 0.4, unit: '×' },
       { name: 'e ≥ 50 MB/s', value: Math.min(...fitRates), target: 50, unit: 'MB/s' },
-      {
-        name: 'memory ≤ 3 × input + 200 MB',
-        value: memory.peakRssMb,
-        target: memory.boundMb,
+      ...memory.map((m) => ({
+        name: `memory (${m.events} events) ≤ 3 × input + 200 MB`,
+        value: m.peakRssMb,
+        target: m.boundMb,
         unit: 'MB',
         atMost: true,
-      },
+      })),
       { name: 'f < 120 s', value: coverage.seconds, target: 120, unit: 's', atMost: true },
       { name: 'g ≥ 50 MB/s', value: longLine.length / 1e6 / g.seconds, target: 50, unit: 'MB/s' },
-    ].map((t) => ({ ...t, met: t.atMost ? t.value <= t.target : t.value >= t.target }));
+    ];
+    const judged = targets.map((t) => ({ ...t, met: t.atMost ? t.value <= t.target : t.value >= t.target }));
 
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ events: count, megabytes, cpus: cpus().length, steps, targets })}\n`,
+        `${JSON.stringify({ events: count, megabytes, cpus: cpus().length, steps, targets: judged })}\n`,
       );
     } else {
       const out: string[] = [
@@ -296,9 +313,14 @@ withTrustedCertificate(__filename, async () => {
           `${s.name.padEnd(56)} ${rate(s).toFixed(0).padStart(9)} ${(s.megabytes ? (s.megabytes / s.seconds).toFixed(1) : '-').padStart(7)} ${s.seconds.toFixed(2).padStart(6)} ${(s.cpuSeconds?.toFixed(2) ?? '-').padStart(6)} ${s.peakRssMb.toFixed(0).padStart(11)}  ${s.note ?? ''}`,
         );
       out.push('', 'targets:');
-      for (const t of targets)
+      for (const t of judged)
         out.push(
-          `  ${t.met ? 'met   ' : 'MISSED'} ${t.name.padEnd(30)} ${t.value.toFixed(2)} ${t.unit} (target ${t.atMost ? '≤' : '≥'} ${t.target.toFixed(t.unit === '×' ? 1 : 0)} ${t.unit})`,
+          `  ${t.met ? 'met   ' : 'MISSED'} ${t.name.padEnd(44)} ${t.value.toFixed(2)} ${t.unit} (target ${t.atMost ? '≤' : '≥'} ${t.target.toFixed(t.unit === '×' ? 1 : 0)} ${t.unit})`,
+        );
+      out.push('', 'CPU seconds per GB of input (what an instance costs):');
+      for (const step of [sc!, sd!])
+        out.push(
+          `  ${step.name.padEnd(56)} ${((step.cpuSeconds ?? 0) / (step.megabytes / 1000)).toFixed(1)} CPU s/GB`,
         );
       process.stdout.write(`${out.join('\n')}\n`);
     }
