@@ -160,7 +160,7 @@ const issueText = (path: PropertyKey[], message: string) =>
  * Reads and validates the settings. Every problem is reported at once, each naming its setting; values are
  * never echoed, since some settings are secrets.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): Config {
   const problems: string[] = [];
   const result = schema.safeParse(env);
   for (const issue of result.error?.issues ?? []) problems.push(issueText(issue.path, issue.message));

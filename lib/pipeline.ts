@@ -276,12 +276,21 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
     throw error;
   }
 
-  // Every destination answers before any is settled: one's failure never hides another's outcome.
+  // Every destination answers before any is settled: one's failure never hides another's outcome. The
+  // outboxes report delivery failures as outcomes; one that throws has a bug, and the batch runs again.
   const streams = [...outboxes];
-  const [archived, ...shortfalls] = await Promise.all([
+  const [archiveResult, ...logsResults] = await Promise.allSettled([
     archive.close(),
     ...streams.map(([, box]) => box.close()),
   ]);
+  const broken = [archiveResult, ...logsResults].filter((r) => r.status === 'rejected');
+  if (broken.length > 0)
+    throw new AggregateError(
+      broken.map((r) => r.reason),
+      'a destination failed to report what it delivered',
+    );
+  const archived = (archiveResult as PromiseFulfilledResult<ArchiveResult[]>).value;
+  const shortfalls = logsResults.map((r) => (r as PromiseFulfilledResult<LogsShortfall<Row>>).value);
   const now = deps.clock();
   const parked: ParkedItem[] = [];
   streams.forEach(([stream], i) =>

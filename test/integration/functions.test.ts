@@ -110,6 +110,7 @@ describe('defender-export replay', () => {
     expect(ledger).toMatchObject({ messages: bodies.length + 1, invalid: 1, problems: [] });
     expect(ledger.destinations['logs:Custom-DefenderExport']).toMatchObject({ delivered: ledger.routed });
     expect(stderr).toMatch(/accounted for: all \d+ received/);
+    expect(stderr).toMatch(/^dead-lettered input: body is not valid JSON/m);
     const names = (await readContainer(local.blobs.getContainerClient(env.ARCHIVE_CONTAINER!))).map(
       (b) => b.name,
     );
@@ -121,6 +122,37 @@ describe('defender-export replay', () => {
     );
     const deadLetters = await readContainer(local.blobs.getContainerClient(env.DEADLETTER_CONTAINER!));
     expect(deadLetters.flatMap((b) => b.lines.map((l) => JSON.parse(l).body))).toEqual(['{"not json']);
+  });
+
+  it('says why when delivery fails: the first failure per destination and the dead-letter reason', async () => {
+    local.logs.reset();
+    local.logs.inject({
+      status: 400,
+      code: 'InvalidRecord',
+      times: Infinity,
+      when: (rows) => rows.some((row) => JSON.stringify(row).includes('POISON')),
+    });
+    try {
+      const poisoned = { SystemAlertId: 'poisoned-1', AlertType: 'X', AlertDisplayName: 'POISON' };
+      const bodies = [
+        ...eventHubSampleBodies().map((text) => JSON.stringify(JSON.parse(text))),
+        JSON.stringify(poisoned),
+      ];
+      const { code, stderr } = await cli(
+        ['replay', '-', '--source', 'defender-cloud', '--enqueued-time', '2026-11-24T12:00:00Z'],
+        `${bodies.join('\n')}\n`,
+        local.env(),
+      );
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /^logs:Custom-DefenderExport: \d+ delivered, 0 parked, 1 dead-lettered \(of \d+\); first failure: HTTP 400 InvalidRecord .*\(request [0-9a-f-]{36}\)$/m,
+      );
+      expect(stderr).toMatch(
+        /^dead-lettered logs: Logs Ingestion refused part 1 of 1 for logs:Custom-DefenderExport: HTTP 400/m,
+      );
+    } finally {
+      local.logs.clearFaults();
+    }
   });
 
   it('exits 2 and lists every missing setting when the configuration is incomplete', async () => {
