@@ -1,7 +1,10 @@
+import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import { SecurityCenter } from '@azure/arm-security';
 import type { TokenCredential } from '@azure/core-auth';
-import { RestError } from '@azure/core-rest-pipeline';
+import { createDefaultHttpClient, RestError } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import type { ResourceManagerClients } from '../coverage/estate';
 import { AzureLogsSink, type LogsSinkOptions } from '../sinks/logsIngestion';
 import type { StorageConnection } from './connections';
 import { credentialFor, type IdentitySettings } from './credentials';
@@ -47,6 +50,25 @@ export class AzureClients {
 
   logs(options: Omit<LogsSinkOptions, 'credential'>): AzureLogsSink {
     return new AzureLogsSink({ ...options, credential: this.credential() });
+  }
+
+  /**
+   * Resource Manager clients at `endpoint` (a sovereign cloud's wants tokens for its own audience). One HTTP
+   * client, so one pool of kept-alive connections, serves every per-subscription client: without it each
+   * subscription paid a TLS handshake of its own (10,000 subscriptions: 55 s before, docs/performance.md).
+   */
+  resourceManager(endpoint: string): ResourceManagerClients {
+    const base = endpoint.replace(/\/+$/, '');
+    const options = {
+      endpoint: base,
+      credentialScopes: [`${base}/.default`],
+      httpClient: createDefaultHttpClient(),
+    };
+    const credential = this.credential();
+    return {
+      subscriptions: new SubscriptionClient(credential, options),
+      security: (subscriptionId) => new SecurityCenter(credential, subscriptionId, options),
+    };
   }
 }
 

@@ -33,10 +33,7 @@ export async function buildCoverageDependencies(
         }
       : undefined;
   return {
-    estate: new EstateReader({
-      endpoint: config.AZURE_RESOURCE_MANAGER_ENDPOINT,
-      credential: clients.credential(),
-    }),
+    estate: new EstateReader(clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT)),
     state,
     heartbeat,
     desired: {

@@ -1,41 +1,28 @@
-import type { TokenCredential } from '@azure/core-auth';
-import { SecurityCenter, type AutomationActionUnion } from '@azure/arm-security';
-import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import type { SecurityCenter, AutomationActionUnion } from '@azure/arm-security';
+import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import { describeFailure, failureText } from '../sinks/deliveryFailure';
 import type { Automation, Subscription } from './model';
 
 /** States in which a subscription exports nothing and is not judged. */
 export const INACTIVE_STATES = new Set(['disabled', 'deleted']);
 
-export interface EstateOptions {
-  endpoint: string;
-  credential: TokenCredential;
+/** The Resource Manager clients the estate is read with (made by lib/azure/clients.ts). */
+export interface ResourceManagerClients {
+  subscriptions: SubscriptionClient;
+  /** The security client for one subscription (its pipeline is also what remediation writes with). */
+  security(subscriptionId: string): SecurityCenter;
 }
 
 /** Reads subscriptions and their continuous export settings through the Azure SDK clients. */
 export class EstateReader {
   private readonly subscriptionClient: SubscriptionClient;
-  /**
-   * One HTTP client (and so one pool of kept-alive connections) for every per-subscription client: without
-   * it each subscription paid a TLS handshake of its own (10,000 subscriptions: 55 s before, see
-   * docs/performance.md).
-   */
-  private readonly httpClient: HttpClient = createDefaultHttpClient();
 
-  constructor(private readonly options: EstateOptions) {
-    this.subscriptionClient = new SubscriptionClient(options.credential, this.clientOptions());
+  constructor(private readonly clients: ResourceManagerClients) {
+    this.subscriptionClient = clients.subscriptions;
   }
 
-  /** A sovereign cloud's Resource Manager wants tokens for its own audience. */
-  clientOptions() {
-    const endpoint = this.options.endpoint.replace(/\/+$/, '');
-    return { endpoint, credentialScopes: [`${endpoint}/.default`], httpClient: this.httpClient };
-  }
-
-  /** The security client for one subscription (its pipeline is also what remediation writes with). */
   security(subscriptionId: string): SecurityCenter {
-    return new SecurityCenter(this.options.credential, subscriptionId, this.clientOptions());
+    return this.clients.security(subscriptionId);
   }
 
   /**
