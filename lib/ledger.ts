@@ -21,6 +21,8 @@ export interface Ledger {
   received: number;
   /** Received but not an event we can use: dead-lettered with a reason before routing. */
   invalid: number;
+  /** Dead-lettered (stage `internal`) because our own code failed on them on the batch's last attempt: a bug. */
+  faults: number;
   dropped: number;
   /** Events sent to at least one destination. */
   routed: number;
@@ -37,7 +39,7 @@ export interface Ledger {
 }
 
 /** Dead-letter reasons a ledger keeps. */
-export const MAX_REASONS = 5;
+const MAX_REASONS = 5;
 
 /** Adds a reason unless it is known or the ledger holds MAX_REASONS already. */
 export function noteReason(ledger: Ledger, reason: string): void {
@@ -50,6 +52,7 @@ export function emptyLedger(): Ledger {
     messages: 0,
     received: 0,
     invalid: 0,
+    faults: 0,
     dropped: 0,
     routed: 0,
     split: 0,
@@ -71,9 +74,11 @@ export function destination(ledger: Ledger, name: string): DestinationCounts {
 /** The invariant, checked: an empty list means every event is accounted for, per destination. */
 export function auditLedger(ledger: Ledger): string[] {
   const problems: string[] = [];
-  const accounted = ledger.invalid + ledger.dropped + ledger.routed;
+  const accounted = ledger.invalid + ledger.faults + ledger.dropped + ledger.routed;
   if (accounted !== ledger.received) {
-    problems.push(`received ${ledger.received} but accounted for ${accounted} (invalid + dropped + routed)`);
+    problems.push(
+      `received ${ledger.received} but accounted for ${accounted} (invalid + faults + dropped + routed)`,
+    );
   }
   for (const [name, d] of Object.entries(ledger.destinations)) {
     const ended = d.delivered + d.parked + d.deadLettered;
@@ -91,6 +96,7 @@ export function addLedger(total: Ledger, batch: Ledger): Ledger {
     'messages',
     'received',
     'invalid',
+    'faults',
     'dropped',
     'routed',
     'split',

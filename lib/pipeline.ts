@@ -31,11 +31,12 @@ export interface Batch {
   partitionId: string;
   messages: BatchMessage[];
   /**
-   * Whether nobody will run this batch again after this attempt (the host's last retry, or a replay). A fault
-   * in our own code then dead-letters the event concerned; on an earlier attempt it fails the batch, so the
-   * host runs it again.
+   * What a fault in our own code on one event does: false fails the batch, so the host runs it again (a
+   * passing cause gets a second chance); true dead-letters that event (stage `internal`) and goes on. The
+   * Functions layer sets it from the first retry on, since each retry re-sends what the failed attempts
+   * had sent; replay, which nobody retries, always.
    */
-  finalAttempt?: boolean;
+  deadLetterFaults?: boolean;
 }
 
 export interface PipelineDependencies {
@@ -185,8 +186,9 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
     ledger.received++;
     if (result.kind === 'rejected' || result.kind === 'fault') {
       const internal = result.kind === 'fault';
-      if (internal && !batch.finalAttempt) throw new BatchFault(result.reason, { cause: result.error });
-      ledger.invalid++;
+      if (internal && !batch.deadLetterFaults) throw new BatchFault(result.reason, { cause: result.error });
+      if (internal) ledger.faults++;
+      else ledger.invalid++;
       deadLetters.push({
         stage: internal ? 'internal' : 'input',
         reason: result.reason,
@@ -272,6 +274,7 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
     }
   } catch (error) {
     // Nothing more is sent, parked or archived for a batch that will run again; requests in flight finish.
+    archive.abandon();
     await Promise.all([...outboxes.values()].map((box) => box.abandon()));
     throw error;
   }
@@ -325,8 +328,8 @@ interface Settlement {
 /** Refused rows dead-letter their event (once, however many of its parts were refused); failed rows are parked. */
 function settleLogs(stream: string, shortfall: LogsShortfall<Row>, s: Settlement): void {
   const dest = `logs:${stream}`;
+  if (shortfall.first) s.fates.failed(dest, shortfall.first);
   for (const { row, failure } of shortfall.rejected) {
-    s.fates.failed(dest, failure);
     if (s.fates.is(dest, row.owner, Fate.DeadLettered)) continue;
     s.fates.mark(dest, row.owner, Fate.DeadLettered);
     const slot = s.slots[row.owner]!;
@@ -343,7 +346,6 @@ function settleLogs(stream: string, shortfall: LogsShortfall<Row>, s: Settlement
     });
   }
   for (const { rows, failure } of shortfall.failed) {
-    s.fates.failed(dest, failure);
     // An event dead-lettered for another of its parts is kept whole in the dead letters: do not park the rest.
     const still = rows.filter((row) => !s.fates.is(dest, row.owner, Fate.DeadLettered));
     for (const row of still) s.fates.mark(dest, row.owner, Fate.Parked);

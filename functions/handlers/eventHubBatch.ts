@@ -14,7 +14,8 @@ function isoTime(value: unknown): string | undefined {
  * Maps what the Event Hubs trigger hands a `cardinality: 'many'` function — the bodies plus camelCased
  * trigger metadata (`partitionContext`, `sequenceNumberArray`, `enqueuedTimeUtcArray`, `offsetArray`) —
  * to the pipeline's Batch. Missing metadata falls back to positions and the current time, never throws.
- * The batch is on its final attempt when the host will not retry it again (see retry.ts).
+ * A fault of ours fails the first attempt (the host retries the batch); from the first retry on, or when the
+ * host will not retry at all, it dead-letters the event concerned instead (see retry.ts).
  */
 export function batchFromTrigger(
   messages: unknown[],
@@ -34,7 +35,7 @@ export function batchFromTrigger(
         ? partition.eventHubName
         : fallbackSource,
     partitionId: partition.partitionId === undefined ? 'unknown' : String(partition.partitionId),
-    finalAttempt: !retry || (retry.maxRetryCount >= 0 && retry.retryCount >= retry.maxRetryCount),
+    deadLetterFaults: !retry || retry.retryCount >= 1 || retry.maxRetryCount === 0,
     messages: messages.map((body, i) => {
       const sequence = Number(sequenceNumbers[i]);
       const offset = offsets[i];

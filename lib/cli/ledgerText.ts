@@ -5,7 +5,10 @@ import { failureText } from '../sinks/deliveryFailure';
 export function ledgerText(ledger: Ledger): string {
   const lines = [
     `received ${ledger.received} events from ${ledger.messages} messages: ${ledger.routed} routed, ` +
-      `${ledger.dropped} dropped by a rule, ${ledger.invalid} dead-lettered as bad input`,
+      `${ledger.dropped} dropped by a rule, ${ledger.invalid} dead-lettered as bad input` +
+      (ledger.faults > 0
+        ? `, ${ledger.faults} dead-lettered by a fault of ours (a bug: please report it)`
+        : ''),
     `fitted: ${ledger.split} split into ${ledger.parts} parts, ${ledger.trimmed} trimmed`,
   ];
   for (const [name, d] of Object.entries(ledger.destinations)) {
@@ -26,6 +29,8 @@ export function ledgerText(ledger: Ledger): string {
 /** Whether anything failed to reach a destination (dead-lettered, or parked for a later redrive). */
 export function somethingFailed(ledger: Ledger): boolean {
   return (
-    ledger.invalid > 0 || Object.values(ledger.destinations).some((d) => d.parked > 0 || d.deadLettered > 0)
+    ledger.invalid > 0 ||
+    ledger.faults > 0 ||
+    Object.values(ledger.destinations).some((d) => d.parked > 0 || d.deadLettered > 0)
   );
 }

@@ -15,12 +15,12 @@ export interface ReplayOptions extends BatchingOptions {
   json: boolean;
 }
 
-/** A replayed batch as the Event Hub trigger would hand it over; nobody retries it, so it is the final attempt. */
+/** A replayed batch as the Event Hub trigger would hand it over; nobody retries it, so faults are dead-lettered. */
 function eventHubBatch(batch: ReplayBatch, source: string, enqueuedTime: string): Batch {
   return {
     source,
     partitionId: batch.partitionId,
-    finalAttempt: true,
+    deadLetterFaults: true,
     messages: batch.messages.map((m) => ({
       body: m.body,
       sequenceNumber: m.sequenceNumber,

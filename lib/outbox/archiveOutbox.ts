@@ -22,7 +22,7 @@ const COMPRESSOR_LAG_BYTES = 8 << 20;
  * (6) at 82 MB/s to 14.9%. The archive is written on every delivery and read rarely; a fifth more cool-tier
  * bytes costs less than the compute the default level takes from every batch.
  */
-export const ARCHIVE_GZIP_LEVEL = 2;
+const ARCHIVE_GZIP_LEVEL = 2;
 
 const NEWLINE = Buffer.from('\n');
 
@@ -72,7 +72,16 @@ export class ArchiveOutbox {
     const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
     blob.pending.push(bytes, NEWLINE);
     blob.pendingBytes += bytes.length + 1;
-    if (blob.pendingBytes >= COMPRESSOR_INPUT_BYTES && !compress(blob)) await once(blob.gzip, 'drain');
+    if (blob.pendingBytes >= COMPRESSOR_INPUT_BYTES && !compress(blob)) {
+      if (blob.gzip.errored) throw blob.gzip.errored;
+      await once(blob.gzip, 'drain');
+    }
+  }
+
+  /** Drops every blob unwritten: the batch runs again. */
+  abandon(): void {
+    for (const blob of this.blobs.values()) blob.gzip.destroy();
+    this.blobs.clear();
   }
 
   /** Finishes every blob and writes them side by side. */

@@ -12,6 +12,8 @@ export interface LogsShortfall<R extends OutgoingRow> {
   rejected: Array<{ row: R; failure: DeliveryFailure }>;
   /** Could not be delivered now (429 or 5xx after the SDK's retries, network, auth): park them. */
   failed: Array<{ rows: R[]; failure: DeliveryFailure }>;
+  /** The first failure met, in the order requests were answered. */
+  first?: DeliveryFailure;
 }
 
 export interface LogsOutboxOptions<R extends OutgoingRow> {
@@ -49,6 +51,7 @@ export class LogsOutbox<R extends OutgoingRow> {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly shortfall: LogsShortfall<R> = { rejected: [], failed: [] };
   private readonly maxInFlight: number;
+  private abandoned = false;
 
   constructor(
     private readonly sink: LogsSink,
@@ -74,6 +77,7 @@ export class LogsOutbox<R extends OutgoingRow> {
 
   /** Drops the rows not yet sent and waits for the requests in flight: the batch will run again. */
   async abandon(): Promise<void> {
+    this.abandoned = true;
     this.pending = [];
     this.pendingBytes = 1;
     while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
@@ -95,6 +99,8 @@ export class LogsOutbox<R extends OutgoingRow> {
       return;
     } catch (error) {
       const failure = describeFailure(error);
+      this.shortfall.first ??= failure;
+      if (this.abandoned) return; // the batch runs again: no more requests for it
       if (failure.status === undefined || !PERMANENT.has(failure.status)) {
         this.shortfall.failed.push({ rows, failure });
       } else if (rows.length === 1) {

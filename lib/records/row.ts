@@ -77,16 +77,6 @@ export function makeRow(identity: RowIdentity, frame: RowFrame, properties: unkn
   };
 }
 
-/**
- * The row as JSON.stringify writes it. When the caller already holds the Properties as JSON (a whole
- * row's event was serialised once for its EventKey), only the small frame is serialised again.
- */
-export function rowJson(row: LogsRow, propertiesJson?: string): string {
-  if (propertiesJson === undefined) return JSON.stringify(row);
-  const frame = JSON.stringify(makeRow(row, row, null));
-  return `${frame.slice(0, -'null}'.length)}${propertiesJson}}`;
-}
-
 export type ColumnType = 'datetime' | 'string' | 'boolean' | 'int' | 'long' | 'dynamic';
 
 /** The table's columns and Log Analytics types: the one list infra and KQL are checked against. */

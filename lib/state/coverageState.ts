@@ -1,6 +1,6 @@
-import { RestError } from '@azure/core-rest-pipeline';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import pLimit from 'p-limit';
+import { ensureTable } from '../azure/clients';
 import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
 import { subscriptionKey } from './heartbeat';
 
@@ -34,13 +34,7 @@ export class CoverageStateStore {
   ) {}
 
   async ensure(): Promise<void> {
-    for (const table of [this.current, this.history]) {
-      try {
-        await table.createTable();
-      } catch (error) {
-        if (!(error instanceof RestError && error.statusCode === 409)) throw error;
-      }
-    }
+    await Promise.all([ensureTable(this.current), ensureTable(this.history)]);
   }
 
   async load(): Promise<Map<string, CoverageRecord>> {

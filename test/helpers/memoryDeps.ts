@@ -67,7 +67,7 @@ export function memoryPipeline(options: MemoryPipelineOptions = {}) {
 /** Every event accounted for: the ledger's own audit, and the sums checked here again, per destination. */
 export function expectBalanced(ledger: Ledger): void {
   expect(ledger.problems).toEqual([]);
-  expect(ledger.invalid + ledger.dropped + ledger.routed).toBe(ledger.received);
+  expect(ledger.invalid + ledger.faults + ledger.dropped + ledger.routed).toBe(ledger.received);
   for (const [name, d] of Object.entries(ledger.destinations))
     expect(d.delivered + d.parked + d.deadLettered, `${name} routed ${d.routed}`).toBe(d.routed);
 }

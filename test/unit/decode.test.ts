@@ -160,3 +160,13 @@ describe('EventKey', () => {
     expect(keys('2026-01-08T00:00:00Z')[0]).not.toBe(first);
   });
 });
+
+describe('reasons', () => {
+  it('never quote the body: a reason reaches the log line, the body only the dead-letter container', () => {
+    for (const body of ['password=Hunter2!', '{"secret": Hunter2}', '{"a":1} Hunter2']) {
+      const [rejection] = decodeMessage(body).rejections;
+      expect(rejection!.reason).toMatch(/^body is not valid JSON: /);
+      expect(rejection!.reason).not.toMatch(/Hunter2|password|secret/);
+    }
+  });
+});

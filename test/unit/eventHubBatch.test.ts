@@ -15,23 +15,21 @@ const context = (retryContext?: { retryCount: number; maxRetryCount: number }) =
   });
 
 describe('batchFromTrigger', () => {
-  it('marks the batch final only on the retry policy last attempt, so a fault of ours is retried first', () => {
-    expect(
-      batchFromTrigger([Buffer.from('{}')], context({ retryCount: 0, maxRetryCount: 8 }), NOW).finalAttempt,
-    ).toBe(false);
-    expect(
-      batchFromTrigger([Buffer.from('{}')], context({ retryCount: 7, maxRetryCount: 8 }), NOW).finalAttempt,
-    ).toBe(false);
-    expect(
-      batchFromTrigger([Buffer.from('{}')], context({ retryCount: 8, maxRetryCount: 8 }), NOW).finalAttempt,
-    ).toBe(true);
+  it('fails the batch on a fault of ours on the first attempt only: every retry would re-send what it had sent', () => {
+    const deadLetters = (retry?: { retryCount: number; maxRetryCount: number }) =>
+      batchFromTrigger([Buffer.from('{}')], context(retry), NOW).deadLetterFaults;
+    expect(deadLetters({ retryCount: 0, maxRetryCount: 8 })).toBe(false);
+    expect(deadLetters({ retryCount: 1, maxRetryCount: 8 })).toBe(true);
+    expect(deadLetters({ retryCount: 8, maxRetryCount: 8 })).toBe(true);
+    expect(deadLetters({ retryCount: 0, maxRetryCount: -1 })).toBe(false);
   });
 
-  it('treats a run without a retry context as final (nobody runs it again), and an unbounded policy as never final', () => {
-    expect(batchFromTrigger([Buffer.from('{}')], context(), NOW).finalAttempt).toBe(true);
+  it('dead-letters faults at once when nobody will run the batch again: no retry context, or no retries', () => {
+    expect(batchFromTrigger([Buffer.from('{}')], context(), NOW).deadLetterFaults).toBe(true);
     expect(
-      batchFromTrigger([Buffer.from('{}')], context({ retryCount: 50, maxRetryCount: -1 }), NOW).finalAttempt,
-    ).toBe(false);
+      batchFromTrigger([Buffer.from('{}')], context({ retryCount: 0, maxRetryCount: 0 }), NOW)
+        .deadLetterFaults,
+    ).toBe(true);
   });
 
   it('takes partition, sequence numbers and enqueued times from the host-shaped metadata', () => {

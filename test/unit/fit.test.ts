@@ -5,7 +5,7 @@ import { jsonBytes } from '../../lib/fit/measure';
 import { reassemble } from '../../lib/fit/reassemble';
 import type { JsonObject } from '../../lib/records/json';
 import { normalizeEvent } from '../../lib/records/normalize';
-import { rowJson, type LogsRow } from '../../lib/records/row';
+import type { LogsRow } from '../../lib/records/row';
 import { alertWithEntities } from '../helpers/events';
 import { sample } from '../helpers/samples';
 
@@ -201,14 +201,5 @@ describe('limits', () => {
         /identity columns of Recommendation .* take \d+ bytes/,
       );
     }
-  });
-});
-
-describe('rowJson', () => {
-  it('writes exactly what JSON.stringify writes, with or without the Properties already serialised', () => {
-    const normalized = normalizeEvent(sample('alert-eventhub-example-2-k8s.json'), { index: 0 });
-    const [row] = fitRow(normalized, split).rows;
-    expect(rowJson(row!, normalized.json)).toBe(JSON.stringify(row));
-    expect(rowJson(row!)).toBe(JSON.stringify(row));
   });
 });

@@ -253,7 +253,12 @@ describe('processBatch against the in-memory sinks', () => {
     expect(records[0]!.reason).toMatch(
       new RegExp(`^Logs Ingestion refused part 1 of 1 for ${LOGS}: HTTP ${status} ${code}`),
     );
-    expect(ledger.destinations[LOGS]!.failure).toEqual(records[0]!.failure);
+    // The first failure met: the whole request's refusal, before halving isolated the row.
+    expect(ledger.destinations[LOGS]!.failure).toEqual({
+      ...records[0]!.failure,
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(ledger.destinations[LOGS]!.failure!.requestId).not.toBe(records[0]!.failure!.requestId);
     expect(ledger.deadLetterBlobs).toBe(1);
     expect(ledger.deadLetterReasons).toEqual([`logs: ${records[0]!.reason}`]);
   });
@@ -583,9 +588,9 @@ describe('processBatch against the in-memory sinks', () => {
       return base(identity);
     };
     const victim = identities(bodies).find((e) => e.identity.DataType === 'SecureScoreControl')!;
-    const batch = (finalAttempt: boolean): Batch => ({ ...batchOf(bodies), finalAttempt });
+    const batch = (deadLetterFaults: boolean): Batch => ({ ...batchOf(bodies), deadLetterFaults });
 
-    it('fails the batch with a BatchFault before the final attempt, and archives nothing', async () => {
+    it('fails the batch with a BatchFault on the first attempt, and archives nothing', async () => {
       const { deps, archive, parking, deadLetters } = memoryPipeline({ overrides: { route: faulty } });
       await expect(processBatch(batch(false), deps)).rejects.toBeInstanceOf(BatchFault);
       expect(archive.blobs.size).toBe(0);
@@ -593,13 +598,13 @@ describe('processBatch against the in-memory sinks', () => {
       expect(deadLetters.records()).toEqual([]);
     });
 
-    it('dead-letters that event as internal on the final attempt, and delivers its neighbours', async () => {
+    it('dead-letters that event as internal once retried, counts it as a fault (not bad input), and delivers its neighbours', async () => {
       const { deps, logs, archive, parking, deadLetters } = memoryPipeline({ overrides: { route: faulty } });
       const ledger = await processBatch(batch(true), deps);
 
       const neighbours = expected.filter((json) => json !== victim.json);
       expectBalanced(ledger);
-      expect(ledger).toMatchObject({ invalid: 1, routed: neighbours.length });
+      expect(ledger).toMatchObject({ invalid: 0, faults: 1, routed: neighbours.length });
       expect(eventsInLogs(logs)).toEqual(sorted(neighbours));
       expect(sorted(archive.lines())).toEqual(sorted(neighbours));
       expect(parking.items.size).toBe(0);
