@@ -35,3 +35,19 @@ export class FitError extends DefenderExportError {
     super(message, true);
   }
 }
+
+/**
+ * A failure the user can fix, not a bug: the command line prints `defender-export: error: <message>` and
+ * then `hint` (what to do), and exits with 2 without a stack trace. Missing credentials, an endpoint that
+ * does not resolve or answer, an input file that cannot be read.
+ */
+export class ActionableError extends DefenderExportError {
+  override readonly name: string = 'ActionableError';
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, true, options);
+  }
+}
