@@ -38,11 +38,32 @@ export interface ArmRequest {
   at: number;
 }
 
+/**
+ * A planned failure: the next `times` matching requests are answered `status` (503 ServiceUnavailable, as
+ * ARM's front door answers during an outage) or, with `reset`, get their connection closed unanswered.
+ */
+export interface ArmFault {
+  /** The status to answer (default 503), with `{"error":{"code","message"}}` as ARM does. */
+  status?: number;
+  code?: string;
+  /** Close the connection without answering (a network failure): the client sees ECONNRESET. */
+  reset?: boolean;
+  /** How many requests fail (default 1; Infinity until clearFaults()). */
+  times?: number;
+  /** Sent as Retry-After (seconds). */
+  retryAfterSeconds?: number;
+  /** Only requests this selects fail, e.g. `(r) => r.path.includes('/automations')`; default every one. */
+  when?: (request: { method: string; path: string }) => boolean;
+}
+
 export interface ArmStandIn {
   url: string;
   token: string;
   estate: EstateSubscription[];
+  /** Every request answered (status 0: closed unanswered by a `reset` fault). */
   requests: ArmRequest[];
+  inject(fault: ArmFault): void;
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +78,8 @@ export interface ArmOptions {
   latencyMs?: number;
   /** Every `every`-th request is answered 429 with this Retry-After (seconds). */
   throttle?: { every: number; retryAfterSeconds: number };
+  /** Listen on this port (default: a free one). */
+  port?: number;
 }
 
 const SUBSCRIPTIONS_API = /^20\d\d-\d\d-\d\d$/;
@@ -92,12 +115,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * API's shapes: `GET /subscriptions` and `GET /subscriptions/{id}` (api-version 2022-12-01), `GET
  * /subscriptions/{id}/providers/Microsoft.Security/automations`, and `PUT` of an automation in a resource
  * group. Lists page by `nextLink`; a forbidden subscription answers 403 AuthorizationFailed; throttling
- * answers 429 with Retry-After; a bearer token is required.
+ * answers 429 with Retry-After; a bearer token is required. Injected faults (`inject`) answer 503 or close
+ * the connection, for an outage of Resource Manager or of the network to it.
  */
 export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> {
   const token = options.token ?? randomUUID();
   const pageSize = options.pageSize ?? 100;
   const requests: ArmRequest[] = [];
+  let faults: Array<ArmFault & { left: number }> = [];
   let counter = 0;
   let baseUrl = '';
 
@@ -128,6 +153,27 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const apiVersion = url.searchParams.get('api-version');
+    const fault = faults.find(
+      (f) => f.left > 0 && (!f.when || f.when({ method: req.method ?? '', path: req.url ?? '' })),
+    );
+    if (fault) {
+      fault.left--;
+      if (fault.reset) {
+        req.socket.destroy();
+        return 0;
+      }
+      const status = fault.status ?? 503;
+      send(
+        res,
+        status,
+        error(
+          fault.code ?? (status === 503 ? 'ServiceUnavailable' : `Injected${status}`),
+          'injected by the stand-in',
+        ),
+        fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
+      );
+      return status;
+    }
     if (req.headers.authorization !== `Bearer ${token}`) {
       send(
         res,
@@ -269,13 +315,17 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
         .catch((e: unknown) => send(res, 500, error('InternalServerError', String(e))));
     }, options.latencyMs ?? 0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: baseUrl,
     token,
     estate: options.estate,
     requests,
+    inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    clearFaults: () => {
+      faults = [];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

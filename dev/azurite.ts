@@ -20,21 +20,23 @@ export interface Azurite {
 }
 
 /**
- * Starts Azurite from node_modules on free ports (port 0), in memory, and resolves once both Blob and Table
- * say where they listen. Its API version check is off: storage-blob 12.32 sends a newer version than
- * Azurite 3.35 knows.
+ * Starts Azurite from node_modules on free ports (port 0) unless `fixed` names them, in memory, and resolves
+ * once both Blob and Table say where they listen. Its API version check is off: storage-blob 12.32 sends a
+ * newer version than Azurite 3.35 knows.
  */
-export async function startAzurite(): Promise<Azurite> {
+export async function startAzurite(
+  fixed: { blob?: number; queue?: number; table?: number } = {},
+): Promise<Azurite> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
       require.resolve('azurite/dist/src/azurite.js'),
       '--blobPort',
-      '0',
+      String(fixed.blob ?? 0),
       '--queuePort',
-      '0',
+      String(fixed.queue ?? 0),
       '--tablePort',
-      '0',
+      String(fixed.table ?? 0),
       '--inMemoryPersistence',
       '--skipApiVersionCheck',
       '--disableTelemetry',

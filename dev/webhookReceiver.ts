@@ -12,7 +12,12 @@ export interface WebhookReceiver {
 }
 
 /** A local https endpoint standing in for a Teams, Slack or Logic Apps incoming webhook. */
-export async function startWebhookReceiver(options: { cert: string; key: string }): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(options: {
+  cert: string;
+  key: string;
+  /** Listen on this port (default: a free one). */
+  port?: number;
+}): Promise<WebhookReceiver> {
   const received: unknown[] = [];
   let failures: { status: number; left: number } | undefined;
   const read = async (req: IncomingMessage) => {
@@ -35,7 +40,7 @@ export async function startWebhookReceiver(options: { cert: string; key: string 
       res.writeHead(200, { 'content-type': 'text/plain' }).end('1');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
     // A path with a token, as real incoming webhooks have: it must never appear in a log.
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/webhookb2/secret-token-do-not-log`,

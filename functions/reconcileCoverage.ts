@@ -30,7 +30,9 @@ export async function reconcileCoverage(
     });
   }
   const { deps, remediate } = await built;
-  const report = await reconcile(deps, { remediate, dryRun: false });
+  // The timer does everything the command line does only when asked: keep the state, send the Coverage
+  // rows, post the alerts.
+  const report = await reconcile(deps, { remediate, dryRun: false, record: true, notify: true });
   const { subscriptions: _all, ...summary } = report;
   const line = JSON.stringify({
     coverage: { ...summary, remediation: report.remediation.map(({ body: _b, ...change }) => change) },

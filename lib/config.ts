@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { storageConnection, type StorageConnection } from './azure/connections';
+import {
+  PLACEHOLDER,
+  placeholderProblem,
+  storageConnection,
+  type StorageConnection,
+} from './azure/connections';
 import { DEFAULT_REQUIRED_SOURCES, EVENT_SOURCES } from './coverage/eventSources';
 import { ConfigError } from './errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from './fit/fit';
@@ -43,7 +48,28 @@ const list = <T extends z.ZodType>(item: T) =>
         : value,
     z.array(item),
   );
-const count = (fallback: number) => setting(z.coerce.number().int().min(1).default(fallback));
+/**
+ * A number within `min`..`max`; every message names the range (and zod's "Too small"/"Too big" leads it).
+ * The value itself is never quoted.
+ */
+const range = (
+  min: number,
+  max: number,
+  fallback: number,
+  options: { integer?: boolean; unit?: string } = {},
+) => {
+  const integer = options.integer ?? true;
+  const text = `must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}${options.unit ? ` ${options.unit}` : ''}`;
+  const number = z.coerce.number({ error: text });
+  return setting(
+    (integer ? number.int({ error: text }) : number)
+      .min(min, { error: `Too small: ${text}` })
+      .max(max, { error: `Too big: ${text}` })
+      .default(fallback),
+  );
+};
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Every setting the app reads, as one schema over the environment (app settings are environment
@@ -71,22 +97,28 @@ const schema = z.object({
   ARCHIVE_CONTAINER: setting(z.string().default('defender-archive')),
   PARKED_CONTAINER: setting(z.string().default('defender-parked')),
   DEADLETTER_CONTAINER: setting(z.string().default('defender-deadletter')),
-  RECORD_SIZE_LIMIT_BYTES: setting(
-    z.coerce.number().int().min(MIN_RECORD_LIMIT).max(MAX_RECORD_LIMIT).default(32_768),
-  ),
+  RECORD_SIZE_LIMIT_BYTES: range(MIN_RECORD_LIMIT, MAX_RECORD_LIMIT, 32_768, { unit: 'bytes' }),
   OVERSIZE_STRATEGY: setting(z.enum(OVERSIZE_STRATEGIES).default('split')),
   ROUTES: setting(json(z.unknown())),
   REDRIVE_SCHEDULE: setting(z.string().default('0 */5 * * * *')),
-  REDRIVE_MAX_ATTEMPTS: count(10),
-  REDRIVE_MAX_AGE_HOURS: count(72),
+  REDRIVE_MAX_ATTEMPTS: range(1, 100, 10),
+  // At most 30 days: the storage lifecycle deletes parked blobs after parkedDeleteAfterDays (30 by default),
+  // and an item must be dead-lettered before it is deleted unseen.
+  REDRIVE_MAX_AGE_HOURS: range(1, 720, 72),
   LOCAL_DEV_BEARER_TOKEN: setting(z.string().optional()),
-  AZURE_CLIENT_ID: setting(z.string().optional()),
+  AZURE_CLIENT_ID: setting(
+    z
+      .string()
+      .trim()
+      .regex(GUID, 'must be the client id (a GUID) of the user-assigned managed identity')
+      .optional(),
+  ),
   AZURE_RESOURCE_MANAGER_ENDPOINT: setting(httpsUrl.default('https://management.azure.com')),
   // `all` (the default) is every subscription the identity can see; otherwise subscription ids.
   COVERAGE_SCOPE: setting(
     z.preprocess(
       (value) => (typeof value === 'string' && value.trim().toLowerCase() === 'all' ? undefined : value),
-      list(z.string().regex(/^[0-9A-Za-z-]{1,64}$/, 'must be `all` or subscription ids')).optional(),
+      list(z.string().regex(GUID, 'must be `all` or subscription ids (GUIDs), comma separated')).optional(),
     ),
   ),
   COVERAGE_DESTINATIONS: setting(
@@ -100,12 +132,12 @@ const schema = z.object({
   COVERAGE_REQUIRED_SEVERITIES: setting(
     list(z.enum(['High', 'Medium', 'Low', 'Informational'])).default(['High', 'Medium', 'Low']),
   ),
-  COVERAGE_STALE_AFTER_HOURS: setting(z.coerce.number().min(0).default(48)),
-  COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: setting(z.coerce.number().min(0).default(8)),
-  COVERAGE_REMINDER_HOURS: setting(z.coerce.number().min(0).default(24)),
+  COVERAGE_STALE_AFTER_HOURS: range(0, 8_760, 48, { integer: false, unit: 'hours (0 = off)' }),
+  COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: range(0, 365, 8, { integer: false, unit: 'days (0 = off)' }),
+  COVERAGE_REMINDER_HOURS: range(0, 8_760, 24, { integer: false, unit: 'hours (0 = never)' }),
   COVERAGE_WEBHOOK_URL: setting(httpsUrl.optional()),
   COVERAGE_SCHEDULE: setting(z.string().default('0 0 */6 * * *')),
-  COVERAGE_CONCURRENCY: count(16),
+  COVERAGE_CONCURRENCY: range(1, 100, 16),
   COVERAGE_REMEDIATE: setting(flag),
   COVERAGE_REMEDIATION_RESOURCE_GROUP: setting(
     z
@@ -153,6 +185,15 @@ export interface LoadOptions {
   coverage?: boolean;
 }
 
+/** Settings whose value may legitimately hold `<…>`: a routing rule's name, an opaque local token. */
+const FREE_TEXT = new Set<string>(['ROUTES', 'LOCAL_DEV_BEARER_TOKEN']);
+
+/** Whether a setting still holds a placeholder copied from local.settings.sample.json. */
+export function holdsPlaceholder(name: string, value: string | undefined): boolean {
+  if (!value || FREE_TEXT.has(name)) return false;
+  return PLACEHOLDER.test(value);
+}
+
 const issueText = (path: PropertyKey[], message: string) =>
   `${path.join('.')}: ${message.replace(/^Invalid input: /, '')}`;
 
@@ -162,8 +203,13 @@ const issueText = (path: PropertyKey[], message: string) =>
  */
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): Config {
   const problems: string[] = [];
+  // A placeholder is reported alone: "must be an https:// URL" would only hide why.
+  const copied = new Set(SETTING_NAMES.filter((name) => holdsPlaceholder(name, env[name])));
+  for (const name of copied) problems.push(placeholderProblem(name));
   const result = schema.safeParse(env);
-  for (const issue of result.error?.issues ?? []) problems.push(issueText(issue.path, issue.message));
+  for (const issue of result.error?.issues ?? []) {
+    if (!copied.has(issue.path[0] as keyof Settings)) problems.push(issueText(issue.path, issue.message));
+  }
 
   // Read on its own so its problems are listed even when another setting is invalid too.
   const routesSetting = schema.shape.ROUTES.safeParse(env.ROUTES);
@@ -210,7 +256,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): C
     }
   }
 
-  if (problems.length > 0 || !result.success || !routes.rules) throw new ConfigError(problems);
+  // Two connections falling back to the same AzureWebJobsStorage would list its problem twice.
+  if (problems.length > 0 || !result.success || !routes.rules) throw new ConfigError([...new Set(problems)]);
   return { ...result.data, ROUTES: routes.rules, ...storage };
 }
 
@@ -230,6 +277,9 @@ export function loadCoverageConfig(env: NodeJS.ProcessEnv): CoverageConfig {
   return loadConfig(env, { delivery: false, coverage: true }) as CoverageConfig;
 }
 
+/** The connection the Event Hub triggers name (functions/ingestDefender*.ts). */
+const EVENTHUB_CONNECTION = 'EventHubConnection';
+
 /** Everything a Functions worker runs on: delivery always, coverage when COVERAGE_DESTINATIONS is set. */
 export interface WorkerConfig {
   delivery: DeliveryConfig;
@@ -239,6 +289,20 @@ export interface WorkerConfig {
 /** The worker's settings, validated together at start-up; throws ConfigError listing every problem. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const coverage = Boolean(env.COVERAGE_DESTINATIONS?.trim());
-  const config = loadConfig(env, { delivery: true, coverage });
+  // The host reads the triggers' connection, not us; a placeholder in it still fails only at the first
+  // batch, with the Event Hubs SDK's words. Refused here with the rest, at start-up.
+  const hostConnection = Object.keys(env)
+    .filter((name) => name === EVENTHUB_CONNECTION || name.startsWith(`${EVENTHUB_CONNECTION}__`))
+    .filter((name) => PLACEHOLDER.test(env[name] ?? ''))
+    .map(placeholderProblem);
+  let config: Config;
+  try {
+    config = loadConfig(env, { delivery: true, coverage });
+  } catch (error) {
+    if (error instanceof ConfigError && hostConnection.length)
+      throw new ConfigError([...hostConnection, ...error.problems]);
+    throw error;
+  }
+  if (hostConnection.length) throw new ConfigError(hostConnection);
   return { delivery: config as DeliveryConfig, ...(coverage ? { coverage: config as CoverageConfig } : {}) };
 }

@@ -1,5 +1,15 @@
 import type { StoragePipelineOptions } from '@azure/storage-blob';
 import { AzureClients, ensureTable } from './azure/clients';
+import type { StorageConnection } from './azure/connections';
+import {
+  BLOB_ROLE,
+  checkAccess,
+  deliveryTargets,
+  explainAccessFailure,
+  storageEndpoint,
+  TABLE_ROLE,
+  type CheckAccessOptions,
+} from './azure/preflight';
 import type { DeliveryConfig } from './config';
 import type { PipelineDependencies } from './pipeline';
 import type { RedriveDependencies } from './redrive';
@@ -32,6 +42,49 @@ export interface DependencyOptions {
   logsTimeoutMs?: number;
   /** The factory to make clients with, when the caller already has one. */
   clients?: AzureClients;
+  /**
+   * Check first that every configured endpoint resolves and that a token can be had for each audience
+   * (lib/azure/preflight.ts checkAccess), and explain a failure to reach storage: each as an ActionableError
+   * naming the setting and what to do. For the command line; off in the Functions worker, whose start it
+   * would slow and whose failures the host logs anyway. `true` takes the default timeouts.
+   */
+  preflight?: boolean | CheckAccessOptions;
+}
+
+/** How a preflight's options are written: `true` for the defaults. */
+export const preflightOptions = (
+  preflight: DependencyOptions['preflight'],
+): CheckAccessOptions | undefined => (preflight === true ? {} : preflight || undefined);
+
+/**
+ * Runs the first calls to storage (creating containers and tables); with a preflight, a failure a person
+ * can fix (no connection, refused identity) becomes an ActionableError naming the setting and host.
+ */
+export async function firstStorageCalls(
+  calls: Array<{ run: () => Promise<unknown>; connection: StorageConnection; service: 'blob' | 'table' }>,
+  explain: boolean,
+): Promise<void> {
+  await Promise.all(
+    calls.map(async ({ run, connection, service }) => {
+      try {
+        await run();
+      } catch (error) {
+        const explained = explain
+          ? explainAccessFailure(error, {
+              setting:
+                connection.kind === 'identity'
+                  ? `${connection.setting}__${service}ServiceUri`
+                  : connection.setting,
+              url: storageEndpoint(connection, service),
+              ...(connection.kind === 'identity'
+                ? { role: service === 'blob' ? BLOB_ROLE : TABLE_ROLE }
+                : {}),
+            })
+          : undefined;
+        throw explained ?? error;
+      }
+    }),
+  );
 }
 
 /**
@@ -67,6 +120,8 @@ export async function buildDependencies(
   options: DependencyOptions = {},
 ): Promise<Dependencies> {
   const clients = options.clients ?? new AzureClients(config);
+  const preflight = preflightOptions(options.preflight);
+  if (preflight) await checkAccess(deliveryTargets(config, clients), preflight);
   const blobs = clients.blobService(config.archiveStorage, options.storageRetry);
   const containers = {
     archive: blobs.getContainerClient(config.ARCHIVE_CONTAINER),
@@ -74,10 +129,17 @@ export async function buildDependencies(
     deadLetter: blobs.getContainerClient(config.DEADLETTER_CONTAINER),
   };
   const heartbeatTable = clients.table(config.stateStorage, HEARTBEAT_TABLE);
-  await Promise.all([
-    ...Object.values(containers).map((c) => c.createIfNotExists()),
-    ensureTable(heartbeatTable),
-  ]);
+  await firstStorageCalls(
+    [
+      ...Object.values(containers).map((c) => ({
+        run: () => c.createIfNotExists(),
+        connection: config.archiveStorage,
+        service: 'blob' as const,
+      })),
+      { run: () => ensureTable(heartbeatTable), connection: config.stateStorage, service: 'table' },
+    ],
+    preflight !== undefined,
+  );
 
   const clock = options.clock ?? (() => new Date());
   const base = options.backoffBaseMs ?? 60_000;

@@ -43,7 +43,7 @@ var rules = [
   {
     name: 'coverage-gap'
     displayName: 'Defender continuous export coverage gap'
-    description: 'A subscription\'s continuous export is missing, disabled, misdirected, incomplete, filtered, partial, silent or unreadable. The alert names the subscription and status; run DefenderExportCoverage() for the reason.'
+    description: 'A subscription\'s continuous export is missing, disabled, misdirected, incomplete, filtered, partial, silent, has never delivered data, or is unreadable (not while Resource Manager is unreachable: the last judged status stands). The alert names the subscription and status; run DefenderExportCoverage() for the reason.'
     severity: 2
     evaluationFrequency: 'PT1H'
     windowSize: coverageWindow

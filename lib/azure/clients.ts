@@ -9,6 +9,13 @@ import { AzureLogsSink, type LogsSinkOptions } from '../sinks/logsIngestion';
 import type { StorageConnection } from './connections';
 import { credentialFor, type IdentitySettings } from './credentials';
 
+/** The Resource Manager SDK's retry of 429, 5xx and network errors (default: 3 retries from 1 s). */
+export interface ResourceManagerRetry {
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+}
+
 const isLocalHttp = (connectionString: string) =>
   /(Endpoint=http:\/\/|UseDevelopmentStorage=true)/i.test(connectionString);
 
@@ -57,12 +64,13 @@ export class AzureClients {
    * client, so one pool of kept-alive connections, serves every per-subscription client: without it each
    * subscription paid a TLS handshake of its own (10,000 subscriptions: 55 s before, docs/performance.md).
    */
-  resourceManager(endpoint: string): ResourceManagerClients {
+  resourceManager(endpoint: string, retry?: ResourceManagerRetry): ResourceManagerClients {
     const base = endpoint.replace(/\/+$/, '');
     const options = {
       endpoint: base,
       credentialScopes: [`${base}/.default`],
       httpClient: createDefaultHttpClient(),
+      ...(retry ? { retryOptions: retry } : {}),
     };
     const credential = this.credential();
     return {

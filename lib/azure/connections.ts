@@ -10,6 +10,17 @@ export type StorageConnection =
   | { kind: 'connectionString'; setting: string; connectionString: string }
   | { kind: 'identity'; setting: string; serviceUri: string; clientId?: string };
 
+/**
+ * What local.settings.sample.json (and the docs) put where a user's own value goes: `<sub>`, `<rg>`,
+ * `<namespace>`, `<dce-name>`, `<key>`… A value holding one was copied and never filled in. Resource ids,
+ * host names, GUIDs, keys and connection strings never contain `<` or `>`.
+ */
+export const PLACEHOLDER = /<[^<>\s]{1,40}>/;
+
+/** The problem for a placeholder, naming the setting and never quoting its value (it may be a secret). */
+export const placeholderProblem = (name: string) =>
+  `${name}: still holds a placeholder copied from local.settings.sample.json (like <sub> or <rg>): replace it with your own value`;
+
 const value = (env: NodeJS.ProcessEnv, name: string) => {
   const v = env[name]?.trim();
   return v ? v : undefined;
@@ -32,6 +43,10 @@ function fromSetting(
   return { kind: 'identity', setting, serviceUri: uri, ...(clientId ? { clientId } : {}) };
 }
 
+/** Whether `name` is part of the connection `setting` (`X`, `X__blobServiceUri`, `X__clientId`…). */
+const connectionSetting = (name: string, setting: string) =>
+  name === setting || name.startsWith(`${setting}__`);
+
 /** The connection for `setting` (e.g. ARCHIVE_STORAGE), or a sentence naming what to set. */
 export function storageConnection(
   env: NodeJS.ProcessEnv,
@@ -39,6 +54,12 @@ export function storageConnection(
   service: StorageService,
 ): StorageConnection | { problem: string } {
   const found = fromSetting(env, setting, service) ?? fromSetting(env, 'AzureWebJobsStorage', service);
+  const copied =
+    found &&
+    Object.keys(env).find(
+      (name) => connectionSetting(name, found.setting) && PLACEHOLDER.test(env[name] ?? ''),
+    );
+  if (copied) return { problem: placeholderProblem(copied) };
   if (found?.kind === 'identity' && !found.serviceUri.startsWith('https://')) {
     return { problem: `${found.setting}__${service}ServiceUri: must be an https:// URL` };
   }

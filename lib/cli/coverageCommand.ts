@@ -1,29 +1,83 @@
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CoverageDependencies } from '../coverage/reconcile';
 import { reconcileCoverage } from '../coverage/reconcile';
-import { coverageHtml, coverageTable } from '../coverage/report';
+import { coverageHtml } from '../coverage/report';
+import { ActionableError } from '../errors';
+import { coverageTable } from './coverageText';
 import { EXIT, write, type Io } from './io';
+import { printResult, type OutputOptions } from './output';
 
 export interface CoverageOptions {
-  json: boolean;
+  /** How the report is printed on stdout (default: the table). */
+  output?: OutputOptions;
+  /** Without `output`: true is `-o json`, as before `-o` existed. */
+  json?: boolean;
   html?: string;
   remediate: boolean;
   dryRun: boolean;
+  /** Write the coverage state and history and send the Coverage rows (`--record`); default false. */
+  record?: boolean;
+  /** Post the alerts to the webhook (`--notify`, which implies record); default false. */
+  notify?: boolean;
+  /** Lines the table ends with (what the command line chose not to do, beyond the report's own). */
+  notes?: readonly string[];
 }
 
-/** `defender-export coverage`: one reconciliation now; exit 1 when any subscription has a gap. */
+/** Fails before the reconciliation, not after it, when the HTML page could not be written. */
+export function checkWritable(file: string): void {
+  const problem = (() => {
+    try {
+      if (!statSync(dirname(file)).isDirectory()) return 'its folder is not a directory';
+    } catch {
+      return 'its folder does not exist';
+    }
+    try {
+      if (statSync(file).isDirectory()) return 'it is a directory';
+    } catch {
+      // not there yet: it will be
+    }
+    return undefined;
+  })();
+  if (problem) {
+    throw new ActionableError(
+      `cannot write the HTML report to ${file}: ${problem}`,
+      'Give --html a file name in a folder that exists.',
+    );
+  }
+}
+
+/**
+ * `defender-export coverage`: one reconciliation now. It looks only unless told to record (`record`) or to
+ * notify (`notify`); exit 1 when any subscription has a gap.
+ */
 export async function coverageCommand(
   options: CoverageOptions,
   io: Io,
   deps: CoverageDependencies,
 ): Promise<number> {
+  const output: OutputOptions = options.output ?? { format: options.json ? 'json' : 'table' };
+  if (options.html) checkWritable(options.html);
+  const notify = options.notify === true;
   const report = await reconcileCoverage(deps, {
     remediate: options.remediate || options.dryRun,
     dryRun: options.dryRun,
+    record: notify || options.record === true,
+    notify,
   });
-  if (options.json) await write(io.stdout, `${JSON.stringify(report)}\n`);
-  else await write(io.stdout, coverageTable(report));
-  if (options.html) await writeFile(options.html, coverageHtml(report), 'utf8');
+  await printResult(io, report, output, () => coverageTable(report, options.notes));
+  if (options.html) {
+    try {
+      await writeFile(options.html, coverageHtml(report), 'utf8');
+    } catch (error) {
+      throw new ActionableError(
+        `cannot write the HTML report to ${options.html}: ${(error as Error).message}`,
+        'Give --html a file name in a folder you may write to.',
+        { cause: error },
+      );
+    }
+  }
   for (const change of report.remediation) {
     const verb = options.dryRun ? 'would' : change.applied?.ok ? 'did' : 'could not';
     await write(

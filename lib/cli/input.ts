@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { ActionableError } from '../errors';
+import type { InputMeter } from './progress';
 
 export interface Body {
   /** The text of one Event Hub message body (or one row, for reassemble). */
@@ -20,13 +22,13 @@ const OPENS_DOCUMENT = /^\s*[[{]\s*$/;
  * is one JSON document (a pretty-printed file); otherwise it is NDJSON, one body per line, so one broken
  * line is one dead letter and its neighbours still go through. NDJSON is streamed, never held whole.
  */
-export async function* readBodies(input: Readable, name: string): AsyncGenerator<Body> {
+export async function* readBodies(input: Readable, name: string, meter?: InputMeter): AsyncGenerator<Body> {
   let mode: 'undecided' | 'lines' | 'document' = 'undecided';
   const document: string[] = [];
   const documentBytes: Buffer[] = [];
   let documentValid = true;
   let number = 0;
-  for await (const bytes of lines(input)) {
+  for await (const bytes of lines(input, meter)) {
     number++;
     const valid = isUtf8(bytes);
     const decoded = bytes.toString('utf8');
@@ -66,10 +68,11 @@ const NEWLINE = Buffer.from('\n');
  * searched once and a long line's pieces are joined once, at its end: linear in the input, however long
  * the line.
  */
-async function* lines(input: Readable): AsyncGenerator<Buffer> {
+async function* lines(input: Readable, meter?: InputMeter): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (meter) meter.bytes += buffer.length;
     let start = 0;
     for (let end = buffer.indexOf(0x0a); end !== -1; end = buffer.indexOf(0x0a, start)) {
       const tail = buffer.subarray(start, end);
@@ -82,13 +85,83 @@ async function* lines(input: Readable): AsyncGenerator<Buffer> {
   if (pending.length > 0) yield Buffer.concat(pending);
 }
 
-/** Every body of every file in order; `-` or no files at all means stdin. */
-export async function* readAll(files: readonly string[], stdin: Readable): AsyncGenerator<Body> {
+const WHY: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/** An input file that cannot be read, said as what to do about it (exit 2, not a bug). */
+export function unreadable(file: string, error: NodeJS.ErrnoException): ActionableError {
+  const code = error.code ?? 'EIO';
+  const hint =
+    code === 'EISDIR'
+      ? `Give the files in it instead, e.g. ${file.replace(/\/+$/, '')}/*.ndjson.`
+      : code === 'EACCES' || code === 'EPERM'
+        ? "Check the file's permissions."
+        : 'Check the path; give - (or no file at all) to read stdin.';
+  return new ActionableError(`cannot read ${file}: ${WHY[code] ?? error.message} (${code})`, hint, {
+    cause: error,
+  });
+}
+
+/**
+ * Checks that every input file can be read before anything is done with the first, and gives their total
+ * size in bytes, or undefined when stdin is among them (its size is not known). Throws ActionableError.
+ */
+export function inputFiles(files: readonly string[]): { totalBytes: number | undefined } {
+  let total: number | undefined = files.length === 0 ? undefined : 0;
+  for (const file of files) {
+    if (file === '-') {
+      total = undefined;
+      continue;
+    }
+    try {
+      const stat = statSync(file);
+      if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR' });
+      accessSync(file, constants.R_OK);
+      if (total !== undefined) total += stat.size;
+    } catch (error) {
+      throw unreadable(file, error as NodeJS.ErrnoException);
+    }
+  }
+  return { totalBytes: total };
+}
+
+/** Every body of every file in order; `-` or no files at all means stdin. `meter` counts the bytes read. */
+export async function* readAll(
+  files: readonly string[],
+  stdin: Readable,
+  meter?: InputMeter,
+): AsyncGenerator<Body> {
   if (files.length === 0) {
-    yield* readBodies(stdin, 'stdin');
+    yield* readBodies(stdin, 'stdin', meter);
     return;
   }
   for (const file of files) {
-    yield* file === '-' ? readBodies(stdin, 'stdin') : readBodies(createReadStream(file), file);
+    if (file === '-') {
+      yield* readBodies(stdin, 'stdin', meter);
+      continue;
+    }
+    // Checked up front (inputFiles), but a file can go away or be unreadable since: still no stack trace.
+    const stream = createReadStream(file);
+    const opened = new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    try {
+      await opened;
+    } catch (error) {
+      throw unreadable(file, error as NodeJS.ErrnoException);
+    }
+    try {
+      yield* readBodies(stream, file, meter);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code && code in WHY) throw unreadable(file, error as NodeJS.ErrnoException);
+      throw error;
+    }
   }
 }

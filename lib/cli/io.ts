@@ -8,13 +8,27 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** What "now" is: staleness, reminders, redrive, default enqueued times. The real clock unless a test pins it. */
   clock?: () => Date;
+  /** How long a command works before its progress shows on a terminal (1 s: quick runs never flicker). */
+  progressDelayMs?: number;
 }
 
 /**
- * 0 done; 1 ran, but something was dead-lettered, parked or could not be put back; 2 usage or configuration
- * error; 70 the ledger does not add up or another internal error (a bug).
+ * The exit codes, the only ones the command line uses:
+ * - `ok` 0: done, and everything went where it should.
+ * - `someFailed` 1: it ran, but something failed: an event dead-lettered or parked, a row that could not be
+ *   reassembled, a coverage gap.
+ * - `usage` 2: it could not start, or stopped, for something the user can fix: a bad option or argument, an
+ *   invalid `--query`, an invalid or missing setting, an input file that cannot be read (missing, a
+ *   directory), missing credentials or an endpoint that cannot be reached (an ActionableError).
+ * - `internal` 70 (EX_SOFTWARE): a bug of ours: the ledger does not add up, or an error nobody foresaw. Only
+ *   these print a stack.
  */
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, internal: 70 } as const;
+
+/** Whether a stream is a terminal (a person is watching): colours and progress only then. */
+export function isTTY(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
 
 /** Writes text, waiting when the stream asks us to slow down (stdout piped into a slower reader). */
 export async function write(stream: Writable, text: string | Buffer): Promise<void> {

@@ -1,15 +1,16 @@
 import type { Ledger } from '../ledger';
 import { failureText } from '../sinks/deliveryFailure';
+import { columns, plural } from './text';
 
 /** The ledger as a few lines a person reads on stderr. */
 export function ledgerText(ledger: Ledger): string {
   const lines = [
-    `received ${ledger.received} events from ${ledger.messages} messages: ${ledger.routed} routed, ` +
-      `${ledger.dropped} dropped by a rule, ${ledger.invalid} dead-lettered as bad input` +
+    `received ${plural(ledger.received, 'event')} from ${plural(ledger.messages, 'message')}: ` +
+      `${ledger.routed} routed, ${ledger.dropped} dropped by a rule, ${ledger.invalid} dead-lettered as bad input` +
       (ledger.faults > 0
         ? `, ${ledger.faults} dead-lettered by a fault of ours (a bug: please report it)`
         : ''),
-    `fitted: ${ledger.split} split into ${ledger.parts} parts, ${ledger.trimmed} trimmed`,
+    `fitted: ${ledger.split} split into ${plural(ledger.parts, 'part')}, ${ledger.trimmed} trimmed`,
   ];
   for (const [name, d] of Object.entries(ledger.destinations)) {
     lines.push(
@@ -24,6 +25,25 @@ export function ledgerText(ledger: Ledger): string {
       : `NOT ACCOUNTED FOR: ${ledger.problems.join('; ')}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `replay -o table`: one line per destination, then the totals. */
+export function ledgerTable(ledger: Ledger): string {
+  const rows = Object.entries(ledger.destinations).map(([name, d]) => [
+    name,
+    String(d.routed),
+    String(d.delivered),
+    String(d.parked),
+    String(d.deadLettered),
+  ]);
+  const table = columns(['DESTINATION', 'ROUTED', 'DELIVERED', 'PARKED', 'DEAD-LETTERED'], rows, {
+    right: new Set([1, 2, 3, 4]),
+  });
+  return (
+    `${table}\n${plural(ledger.received, 'event')} received from ${plural(ledger.messages, 'message')}: ` +
+    `${ledger.routed} routed, ${ledger.dropped} dropped, ${ledger.invalid + ledger.faults} dead-lettered before routing` +
+    `${ledger.problems.length === 0 ? '' : '; NOT ACCOUNTED FOR'}\n`
+  );
 }
 
 /** Whether anything failed to reach a destination (dead-lettered, or parked for a later redrive). */

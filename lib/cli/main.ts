@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+import { describeFailure } from './failure';
+import { EXIT } from './io';
 import { run } from './program';
 
 // `defender-export normalize big.ndjson | head` closes the pipe early: stop quietly, as other tools do.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
   throw error;
 });
 
@@ -16,10 +18,9 @@ run(process.argv.slice(2), {
   (code) => {
     process.exitCode = code;
   },
+  // run() tells every failure itself; this is only for one that escaped it, which is a bug.
   (error: unknown) => {
-    process.stderr.write(
-      `defender-export: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 70;
+    process.stderr.write(describeFailure(error, undefined).text);
+    process.exitCode = EXIT.internal;
   },
 );

@@ -4,8 +4,11 @@ import type { Router } from '../routing/route';
 import { archiveBlobName, type ArchiveBatch } from '../sinks/archiveBlobName';
 import { stepMessage } from '../step';
 import { batches, type BatchingOptions, type ReplayMessage } from './batches';
-import { readAll } from './input';
-import { ChunkedWriter, EXIT, write, type Io } from './io';
+import { inputFiles, readAll } from './input';
+import { EXIT, write, type Io } from './io';
+import { RecordWriter, type RecordFormat, type Query } from './output';
+import { Progress } from './progress';
+import { plural } from './text';
 
 export interface NormalizeOptions extends BatchingOptions {
   strategy: OversizeStrategy;
@@ -14,6 +17,8 @@ export interface NormalizeOptions extends BatchingOptions {
   source: string;
   /** Treated as the time Event Hubs enqueued the input; it picks the archive partition ArchiveBlob names. */
   enqueuedTime: string;
+  /** How the rows are printed on stdout (default: NDJSON, as they are); the summary is always text on stderr. */
+  output?: { format: RecordFormat; query?: Query };
 }
 
 /** The first dead-letter reasons are printed on stderr; the rest are counted. */
@@ -31,7 +36,8 @@ export async function normalizeCommand(
 ): Promise<number> {
   const counts = { messages: 0, events: 0, rows: 0, split: 0, parts: 0, trimmed: 0, deadLettered: 0 };
   const reasons: string[] = [];
-  const out = new ChunkedWriter(io.stdout);
+  const { totalBytes } = inputFiles(files);
+  const out = new RecordWriter(io.stdout, options.output ?? { format: 'json' });
   const deadLetter = (where: string, reason: string) => {
     counts.deadLettered++;
     if (reasons.length < REASONS_SHOWN) reasons.push(`${where}: ${reason}`);
@@ -72,22 +78,31 @@ export async function normalizeCommand(
         counts.parts += fitted.rows.length;
       }
       if (fitted.outcome === 'trimmed') counts.trimmed++;
-      for (const row of fitted.rows) await out.line(row);
+      for (const row of fitted.rows) await out.record(row);
       counts.rows += fitted.rows.length;
     }
   };
 
-  for await (const { partitionId, messages } of batches(readAll(files, io.stdin), options)) {
-    const batch: ArchiveBatch = {
-      source: options.source,
-      partitionId,
-      firstSequenceNumber: messages[0]!.sequenceNumber,
-      lastSequenceNumber: messages[messages.length - 1]!.sequenceNumber,
-      enqueuedTimeUtc: options.enqueuedTime,
-    };
-    for (const message of messages) await normalizeOne(message, batch);
+  const progress = new Progress(io, 'normalize', totalBytes);
+  try {
+    for await (const { partitionId, messages } of batches(
+      readAll(files, io.stdin, progress.input),
+      options,
+    )) {
+      const batch: ArchiveBatch = {
+        source: options.source,
+        partitionId,
+        firstSequenceNumber: messages[0]!.sequenceNumber,
+        lastSequenceNumber: messages[messages.length - 1]!.sequenceNumber,
+        enqueuedTimeUtc: options.enqueuedTime,
+      };
+      for (const message of messages) await normalizeOne(message, batch);
+      progress.update(counts.events);
+    }
+    await out.flush();
+  } finally {
+    progress.stop();
   }
-  await out.flush();
 
   for (const reason of reasons) await write(io.stderr, `dead-lettered ${reason}\n`);
   if (counts.deadLettered > reasons.length) {
@@ -95,8 +110,9 @@ export async function normalizeCommand(
   }
   await write(
     io.stderr,
-    `normalized ${counts.events} events from ${counts.messages} messages into ${counts.rows} rows ` +
-      `(${counts.split} split into ${counts.parts} parts, ${counts.trimmed} trimmed); ` +
+    `normalized ${plural(counts.events, 'event')} from ${plural(counts.messages, 'message')} into ` +
+      `${plural(counts.rows, 'row')} (${counts.split} split into ${plural(counts.parts, 'part')}, ` +
+      `${counts.trimmed} trimmed); ` +
       `${counts.deadLettered} dead-lettered\n`,
   );
   return counts.deadLettered > 0 ? EXIT.someFailed : EXIT.ok;

@@ -1,12 +1,26 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfig, loadCoverageConfig, loadDeliveryConfig } from '../config';
 import { buildCoverageDependencies } from '../coverage/dependencies';
 import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from '../fit/fit';
-import { coverageCommand } from './coverageCommand';
-import { EXIT, type Io } from './io';
+import { checkWritable, coverageCommand } from './coverageCommand';
+import { describeFailure, errorText } from './failure';
+import { helpText, HELP, PROGRAM_HELP } from './help';
+import { inputFiles } from './input';
+import { EXIT, write, type Io } from './io';
 import { normalizeCommand, normalizeDefaults } from './normalizeCommand';
+import {
+  compileQuery,
+  OUTPUT_FORMATS,
+  QuerySyntaxError,
+  RECORD_FORMATS,
+  type OutputFormat,
+  type Query,
+  type RecordFormat,
+} from './output';
 import { reassembleCommand } from './reassembleCommand';
 import { replayCommand } from './replayCommand';
 
@@ -31,6 +45,32 @@ function isoTime(value: string): string {
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('must be an ISO 8601 time');
   return time.toISOString();
+}
+
+function query(value: string): Query {
+  try {
+    return compileQuery(value);
+  } catch (error) {
+    if (error instanceof QuerySyntaxError)
+      throw new InvalidArgumentError(`not a JMESPath query: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The version in package.json, found from here both as TypeScript (tests) and as compiled JavaScript. */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'defender-export' && pkg.version) return pkg.version;
+    } catch {
+      // not here: look further up
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
 }
 
 interface BatchFlags {
@@ -61,108 +101,222 @@ function batching(flags: BatchFlags, clock: () => Date) {
   };
 }
 
+interface OutputFlags {
+  output?: string;
+  json?: boolean;
+  query?: Query;
+}
+
+/**
+ * -o/--output, --json and --query, as `az` has them. `formats` are those the command offers; `why` says
+ * why one of OUTPUT_FORMATS is not among them.
+ */
+function withOutput(
+  command: Command,
+  settings: { formats: readonly string[]; what: string; defaultText: string; why?: string },
+): Command {
+  const format = (value: string) => {
+    if (settings.formats.includes(value)) return value;
+    throw new InvalidArgumentError(
+      (OUTPUT_FORMATS as readonly string[]).includes(value) && settings.why
+        ? `${settings.why}: use ${settings.formats.join(', ')}`
+        : `must be one of ${settings.formats.join(', ')}`,
+    );
+  };
+  return command
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        `${settings.what}: ${settings.formats.join(', ')} (default: ${settings.defaultText})`,
+      ).argParser(format),
+    )
+    .addOption(new Option('--json', 'the same as -o json').conflicts('output'))
+    .option(
+      '--query <jmespath>',
+      'a JMESPath query applied to the JSON before it is printed, as az --query does',
+      query,
+    );
+}
+
+function outputOf<F extends string>(flags: OutputFlags, fallback: F): { format: F; query?: Query } {
+  const format = (flags.json ? 'json' : (flags.output ?? fallback)) as F;
+  return { format, ...(flags.query ? { query: flags.query } : {}) };
+}
+
 /** Runs the `defender-export` command line against `io`; resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const clock = io.clock ?? (() => new Date());
   const program = new Command('defender-export')
     .description('Microsoft Defender continuous export: normalise, fit and deliver without losing a record')
+    .version(packageVersion(), '--version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // Told in the one error style by the catch below.
+      outputError: () => undefined,
+    })
+    .addHelpText('after', PROGRAM_HELP);
+
+  const recordOutput = {
+    formats: RECORD_FORMATS,
+    defaultText: 'json',
+    why: 'records are streamed one a line, never held, so there is no table',
+  };
+
+  withOutput(
+    withBatching(
+      program
+        .command('normalize')
+        .description(
+          'Event Hub message bodies in (NDJSON or JSON files, or stdin), fitted logs rows out as NDJSON',
+        )
+        .argument('[files...]', 'input files; none or - reads stdin')
+        .addOption(
+          new Option(
+            '--strategy <strategy>',
+            'oversize strategy (default: OVERSIZE_STRATEGY, else split)',
+          ).choices(OVERSIZE_STRATEGIES),
+        )
+        .option(
+          '--limit <bytes>',
+          'record limit in bytes (default: RECORD_SIZE_LIMIT_BYTES, else 32768)',
+          byteLimit,
+        ),
+    ),
+    { ...recordOutput, what: 'how the rows are printed on stdout' },
+  )
+    .addHelpText('after', helpText(HELP.normalize))
+    .action(
+      async (
+        files: string[],
+        flags: BatchFlags & OutputFlags & { strategy?: 'split' | 'trim'; limit?: number },
+      ) => {
+        inputFiles(files);
+        const defaults = normalizeDefaults(loadConfig(io.env, { delivery: false }));
+        exitCode = await normalizeCommand(
+          files,
+          {
+            strategy: flags.strategy ?? defaults.strategy,
+            limit: flags.limit ?? defaults.limit,
+            ...batching(flags, clock),
+            output: outputOf<RecordFormat>(flags, 'json'),
+          },
+          io,
+        );
+      },
+    );
+
+  withOutput(
+    program
+      .command('reassemble')
+      .description(
+        'logs rows in (NDJSON, or a JSON array exported from Log Analytics), the original events out',
+      )
+      .argument('[files...]', 'input files; none or - reads stdin'),
+    { ...recordOutput, what: 'how the events are printed on stdout' },
+  )
+    .addHelpText('after', helpText(HELP.reassemble))
+    .action(async (files: string[], flags: OutputFlags) => {
+      exitCode = await reassembleCommand(files, io, outputOf<RecordFormat>(flags, 'json'));
     });
 
-  withBatching(
+  withOutput(
+    withBatching(
+      program
+        .command('replay')
+        .description(
+          'run files through the Event Hub function against the configured sinks (settings from the environment)',
+        )
+        .argument('[files...]', 'input files; none or - reads stdin'),
+    ),
+    {
+      formats: OUTPUT_FORMATS,
+      what: 'how the ledger is printed on stdout',
+      defaultText: 'none: the ledger is summarised on stderr only',
+    },
+  )
+    .addHelpText('after', helpText(HELP.replay))
+    .action(async (files: string[], flags: BatchFlags & OutputFlags) => {
+      inputFiles(files);
+      // The preflight says what is missing (a host that does not resolve, no credentials) before any work.
+      const deps = await buildDependencies(loadDeliveryConfig(io.env), { clock, preflight: true });
+      exitCode = await replayCommand(
+        files,
+        { ...batching(flags, clock), output: outputOf<OutputFormat>(flags, 'none') },
+        io,
+        deps,
+      );
+    });
+
+  withOutput(
     program
-      .command('normalize')
+      .command('coverage')
       .description(
-        'Event Hub message bodies in (NDJSON or JSON files, or stdin), fitted logs rows out as NDJSON',
+        'reconcile continuous-export coverage of every subscription now and report it; exit 1 when a gap is found',
       )
-      .argument('[files...]', 'input files; none or - reads stdin')
-      .addOption(
-        new Option(
-          '--strategy <strategy>',
-          'oversize strategy (default: OVERSIZE_STRATEGY, else split)',
-        ).choices(OVERSIZE_STRATEGIES),
+      .option('--html <file>', 'also write the report as an HTML page')
+      .option(
+        '--record',
+        'write the coverage state and history, and send one Coverage row per subscription to Log Analytics, as the timer does',
       )
       .option(
-        '--limit <bytes>',
-        'record limit in bytes (default: RECORD_SIZE_LIMIT_BYTES, else 32768)',
-        byteLimit,
-      ),
-  ).action(async (files: string[], flags: BatchFlags & { strategy?: 'split' | 'trim'; limit?: number }) => {
-    const defaults = normalizeDefaults(loadConfig(io.env, { delivery: false }));
-    exitCode = await normalizeCommand(
-      files,
-      {
-        strategy: flags.strategy ?? defaults.strategy,
-        limit: flags.limit ?? defaults.limit,
-        ...batching(flags, clock),
-      },
-      io,
-    );
-  });
-
-  program
-    .command('reassemble')
-    .description(
-      'logs rows in (NDJSON, or a JSON array exported from Log Analytics), the original events out',
-    )
-    .argument('[files...]', 'input files; none or - reads stdin')
-    .action(async (files: string[]) => {
-      exitCode = await reassembleCommand(files, io);
-    });
-
-  withBatching(
-    program
-      .command('replay')
-      .description(
-        'run files through the Event Hub function against the configured sinks (settings from the environment)',
+        '--notify',
+        'post the alerts to COVERAGE_WEBHOOK_URL, as the timer does; implies --record (the stored state is what tells a new gap from one already alerted)',
       )
-      .argument('[files...]', 'input files; none or - reads stdin')
-      .option('--json', 'print the ledger as JSON on the last line of stdout'),
-  ).action(async (files: string[], flags: BatchFlags & { json?: boolean }) => {
-    const deps = await buildDependencies(loadDeliveryConfig(io.env), { clock });
-    exitCode = await replayCommand(files, { ...batching(flags, clock), json: flags.json === true }, io, deps);
-  });
-
-  program
-    .command('coverage')
-    .description('reconcile continuous-export coverage of every subscription now; exit 1 when a gap is found')
-    .option('--json', 'print the report as JSON instead of a table')
-    .option('--html <file>', 'also write the report as an HTML page')
-    .option('--remediate', 'create or fix the exports of subscriptions with a gap (also COVERAGE_REMEDIATE)')
-    .option('--dry-run', 'print exactly what remediation would change, and change nothing')
-    .option('--adopt', 'let remediation rewrite an automation of the same name it did not create')
+      .option('--remediate', 'create or fix the exports of subscriptions with a gap')
+      .option('--dry-run', 'print exactly what remediation would change, and change nothing')
+      .option('--adopt', 'let remediation rewrite an automation of the same name it did not create'),
+    { formats: OUTPUT_FORMATS, what: 'how the report is printed on stdout', defaultText: 'table' },
+  )
+    .addHelpText('after', helpText(HELP.coverage))
     .action(
-      async (flags: {
-        json?: boolean;
-        html?: string;
-        remediate?: boolean;
-        dryRun?: boolean;
-        adopt?: boolean;
-      }) => {
+      async (
+        flags: OutputFlags & {
+          html?: string;
+          record?: boolean;
+          notify?: boolean;
+          remediate?: boolean;
+          dryRun?: boolean;
+          adopt?: boolean;
+        },
+      ) => {
         const config = loadCoverageConfig(io.env);
-        const remediate = flags.remediate === true || flags.dryRun === true || config.COVERAGE_REMEDIATE;
-        if (
-          remediate &&
-          (!config.COVERAGE_REMEDIATION_RESOURCE_GROUP || !config.COVERAGE_REMEDIATION_LOCATION)
-        ) {
-          throw new ConfigError(
-            ['COVERAGE_REMEDIATION_RESOURCE_GROUP', 'COVERAGE_REMEDIATION_LOCATION']
-              .filter((name) => !config[name as 'COVERAGE_REMEDIATION_LOCATION'])
-              .map((name) => `${name}: is required to remediate`),
-          );
+        // From the command line only the flags act: COVERAGE_REMEDIATE is the timer's.
+        const remediate = flags.remediate === true || flags.dryRun === true;
+        const problems: string[] = [];
+        if (remediate) {
+          for (const name of [
+            'COVERAGE_REMEDIATION_RESOURCE_GROUP',
+            'COVERAGE_REMEDIATION_LOCATION',
+          ] as const) {
+            if (!config[name]) problems.push(`${name}: is required by --remediate and --dry-run`);
+          }
         }
-        const deps = await buildCoverageDependencies(config, { clock });
+        if (flags.notify && !config.COVERAGE_WEBHOOK_URL)
+          problems.push('COVERAGE_WEBHOOK_URL: is required by --notify');
+        if (problems.length > 0) throw new ConfigError(problems);
+        if (flags.html) checkWritable(flags.html);
+        // A run that sends no Coverage rows needs no logs token.
+        const record = flags.record === true || flags.notify === true;
+        const deps = await buildCoverageDependencies(config, { clock, preflight: { rows: record } });
         if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
         exitCode = await coverageCommand(
           {
-            json: flags.json === true,
+            output: outputOf<OutputFormat>(flags, 'table'),
             ...(flags.html ? { html: flags.html } : {}),
             remediate,
             dryRun: flags.dryRun === true,
+            record: flags.record === true,
+            notify: flags.notify === true,
+            notes:
+              config.COVERAGE_REMEDIATE && !remediate
+                ? [
+                    "remediation not run: COVERAGE_REMEDIATE is the timer's setting; --remediate applies it here, --dry-run shows the plan",
+                  ]
+                : [],
           },
           io,
           deps,
@@ -174,17 +328,19 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
+    const command = program.commands.find((c) => argv.includes(c.name()))?.name();
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (error instanceof ConfigError) {
-      io.stderr.write(`defender-export: ${error.message}\n`);
+      if (error.exitCode === 0) return EXIT.ok; // --help, --version
+      const helpFor = command ? `defender-export ${command} --help` : 'defender-export --help';
+      const message =
+        error.code === 'commander.help'
+          ? 'a command is required'
+          : error.message.replace(/^error: /, '').replace(/\n\((Did you mean [^)]*)\)/, ' ($1)');
+      await write(io.stderr, errorText(message, `Run '${helpFor}' for the usage.`));
       return EXIT.usage;
     }
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-      io.stderr.write(`defender-export: ${error.message}\n`);
-      return EXIT.usage;
-    }
-    throw error;
+    const failure = describeFailure(error, command);
+    await write(io.stderr, failure.text);
+    return failure.code;
   }
 }

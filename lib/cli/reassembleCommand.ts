@@ -1,7 +1,9 @@
 import { reassemble, ReassemblyError, type PartRow } from '../fit/reassemble';
 import { TEXT } from '../fit/partPath';
-import { readAll } from './input';
-import { ChunkedWriter, EXIT, write, type Io } from './io';
+import { inputFiles, readAll } from './input';
+import { EXIT, write, type Io } from './io';
+import { RecordWriter, type Query, type RecordFormat } from './output';
+import { plural } from './text';
 
 /**
  * Rows exported from Log Analytics may carry dynamic columns as JSON text and numbers or booleans as
@@ -35,7 +37,12 @@ function asPartRow(value: unknown): PartRow | undefined {
  * `defender-export reassemble`: logs rows in (NDJSON, or a JSON array as Log Analytics exports it), the
  * original events out as NDJSON, each as soon as its last part has been read.
  */
-export async function reassembleCommand(files: readonly string[], io: Io): Promise<number> {
+export async function reassembleCommand(
+  files: readonly string[],
+  io: Io,
+  output: { format: RecordFormat; query?: Query } = { format: 'json' },
+): Promise<number> {
+  inputFiles(files);
   const pending = new Map<string, PartRow[]>();
   let problems = 0;
   let events = 0;
@@ -44,7 +51,7 @@ export async function reassembleCommand(files: readonly string[], io: Io): Promi
     await write(io.stderr, `${message}\n`);
   };
 
-  const out = new ChunkedWriter(io.stdout);
+  const out = new RecordWriter(io.stdout, output);
   for await (const body of readAll(files, io.stdin)) {
     let parsed: unknown;
     try {
@@ -67,7 +74,7 @@ export async function reassembleCommand(files: readonly string[], io: Io): Promi
       }
       pending.delete(row.EventKey);
       try {
-        await out.line(JSON.stringify(reassemble(parts)));
+        await out.record(JSON.stringify(reassemble(parts)));
         events++;
       } catch (error) {
         if (!(error instanceof ReassemblyError)) throw error;
@@ -77,8 +84,10 @@ export async function reassembleCommand(files: readonly string[], io: Io): Promi
   }
   await out.flush();
   for (const [key, parts] of pending) {
-    await report(`event ${key}: only ${parts.length} of ${parts[0]!.PartCount} parts were given`);
+    await report(
+      `event ${key}: only ${parts.length} of ${plural(parts[0]!.PartCount, 'part')} ${parts.length === 1 ? 'was' : 'were'} given`,
+    );
   }
-  await write(io.stderr, `reassembled ${events} events; ${problems} problems\n`);
+  await write(io.stderr, `reassembled ${plural(events, 'event')}; ${plural(problems, 'problem')}\n`);
   return problems > 0 ? EXIT.someFailed : EXIT.ok;
 }

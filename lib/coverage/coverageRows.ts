@@ -2,10 +2,16 @@ import { createHash } from 'node:crypto';
 import { makeRow, type LogsRow } from '../records/row';
 import type { CoverageStatus, SubscriptionCoverage } from './model';
 
-/** How bad a gap is, so a log alert rule can pick its threshold. */
+/**
+ * How bad a gap is, so a log alert rule can pick its threshold. AwaitingData and Unreachable are no gap
+ * (model.ts isGap): the alert rule (infra/kql/alert-coverage-gaps.kql) skips them by status, not severity.
+ */
 const SEVERITY: Record<CoverageStatus, string> = {
   Covered: 'Informational',
+  AwaitingData: 'Informational',
+  Unreachable: 'Low',
   Stale: 'Medium',
+  NoData: 'Medium',
   PartialScope: 'Medium',
   MissingSources: 'Medium',
   Filtered: 'Medium',

@@ -1,23 +1,49 @@
-import { AzureClients, ensureTable } from '../azure/clients';
+import { AzureClients, ensureTable, type ResourceManagerRetry } from '../azure/clients';
+import { checkAccess, coverageTargets, type CheckAccessOptions } from '../azure/preflight';
 import type { CoverageConfig } from '../config';
-import { logsSinkFor } from '../dependencies';
+import { firstStorageCalls, logsSinkFor, preflightOptions } from '../dependencies';
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from '../state/coverageState';
 import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
 import { EstateReader } from './estate';
 import type { CoverageDependencies } from './reconcile';
 
+export interface CoverageDependencyOptions {
+  clock?: () => Date;
+  clients?: AzureClients;
+  /** The Resource Manager clients' retry of 429/5xx and network errors; tests shorten the delays. */
+  armRetry?: ResourceManagerRetry;
+  /**
+   * Check first that every endpoint resolves and a token can be had for Resource Manager, storage and
+   * logs (lib/azure/preflight.ts checkAccess), each failure an ActionableError. For the command line; off
+   * in the Functions worker. `true` takes the default timeouts; `rows: false` leaves logs out, for a run
+   * that sends no Coverage rows (one that does not record).
+   */
+  preflight?: boolean | (CheckAccessOptions & { rows?: boolean });
+}
+
 /** Everything a reconciliation needs, from the coverage settings (loadCoverageConfig). */
 export async function buildCoverageDependencies(
   config: CoverageConfig,
-  options: { clock?: () => Date; clients?: AzureClients } = {},
+  options: CoverageDependencyOptions = {},
 ): Promise<CoverageDependencies> {
   const clients = options.clients ?? new AzureClients(config);
+  const preflight = preflightOptions(options.preflight);
+  if (preflight) {
+    const rows = typeof options.preflight === 'object' ? options.preflight.rows : undefined;
+    await checkAccess(coverageTargets(config, clients, rows === undefined ? {} : { rows }), preflight);
+  }
   const state = new CoverageStateStore(
     clients.table(config.stateStorage, COVERAGE_TABLE),
     clients.table(config.stateStorage, COVERAGE_HISTORY_TABLE),
   );
   const heartbeat = new TableHeartbeatStore(clients.table(config.stateStorage, HEARTBEAT_TABLE));
-  await Promise.all([state.ensure(), ensureTable(heartbeat.table)]);
+  await firstStorageCalls(
+    [
+      { run: () => state.ensure(), connection: config.stateStorage, service: 'table' },
+      { run: () => ensureTable(heartbeat.table), connection: config.stateStorage, service: 'table' },
+    ],
+    preflight !== undefined,
+  );
   const sink = logsSinkFor(config, clients);
   const logs = sink ? { sink, stream: config.LOGS_STREAM_NAME } : undefined;
   const remediation =
@@ -33,7 +59,11 @@ export async function buildCoverageDependencies(
         }
       : undefined;
   return {
-    estate: new EstateReader(clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT)),
+    // When the subscription list cannot be read, the subscriptions judged before are reported Unreachable.
+    estate: new EstateReader(
+      clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry),
+      async () => (await state.load()).values(),
+    ),
     state,
     heartbeat,
     desired: {

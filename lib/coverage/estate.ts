@@ -1,7 +1,40 @@
 import type { SecurityCenter, AutomationActionUnion } from '@azure/arm-security';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import { isRestError } from '@azure/core-rest-pipeline';
+import { ActionableError } from '../errors';
 import { describeFailure, failureText } from '../sinks/deliveryFailure';
 import type { Automation, Subscription } from './model';
+
+/** Errors of @azure/identity: no token could be had, so Resource Manager was never asked. */
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+/**
+ * Whether a Resource Manager call failed without Resource Manager saying anything about the subscription:
+ * no response at all (DNS, refused or reset connection, TLS, timeout), 5xx, 408 or 429 after the SDK's
+ * retries, or no token. Such a failure is the Unreachable status, not Unknown (which is ARM refusing access:
+ * 401, 403, 404).
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (isRestError(error)) {
+    const status = error.statusCode;
+    return status === undefined || status >= 500 || status === 408 || status === 429;
+  }
+  const name = (error as { name?: unknown } | null)?.name;
+  return (
+    typeof name === 'string' &&
+    (CREDENTIAL_ERRORS.has(name) || name === 'AbortError' || name === 'TimeoutError')
+  );
+}
+
+/** Subscriptions judged before (from the coverage state): what a run reports when the list cannot be read. */
+export type KnownSubscriptions = () => Promise<
+  Iterable<Pick<Subscription, 'subscriptionId' | 'displayName'>>
+>;
 
 /** States in which a subscription exports nothing and is not judged. */
 export const INACTIVE_STATES = new Set(['disabled', 'deleted']);
@@ -16,8 +49,17 @@ export interface ResourceManagerClients {
 /** Reads subscriptions and their continuous export settings through the Azure SDK clients. */
 export class EstateReader {
   private readonly subscriptionClient: SubscriptionClient;
+  /** Subscriptions Resource Manager could not be asked about this run, and why: not asked again. */
+  private readonly unreachable = new Map<string, string>();
 
-  constructor(private readonly clients: ResourceManagerClients) {
+  /**
+   * `known` lists the subscriptions judged before; when the subscription list itself cannot be read, those
+   * are reported Unreachable rather than silently dropped (which would forget their state).
+   */
+  constructor(
+    private readonly clients: ResourceManagerClients,
+    private readonly known?: KnownSubscriptions,
+  ) {
     this.subscriptionClient = clients.subscriptions;
   }
 
@@ -27,17 +69,43 @@ export class EstateReader {
 
   /**
    * Every subscription the identity can see (paged by nextLink), or those in `scope`. A scoped one the
-   * identity cannot see comes back with state `Unreadable` and the reason.
+   * identity cannot see comes back with state `Unreadable` and the reason. When Resource Manager cannot be
+   * reached (isUnreachable), a scoped subscription, or every known one the list did not reach, comes back
+   * with state `Unreachable`, and `automations()` then answers for it without asking again. A list that
+   * fails before anything is known throws an ActionableError: there is nothing to report.
    */
   async *subscriptions(scope?: readonly string[]): AsyncGenerator<Subscription & { error?: string }> {
+    this.unreachable.clear(); // one run's knowledge: a worker reuses the reader for the next run
     if (!scope) {
-      for await (const s of this.subscriptionClient.subscriptions.list()) {
-        if (!s.subscriptionId) continue;
-        yield {
-          subscriptionId: s.subscriptionId.toLowerCase(),
-          displayName: s.displayName ?? '',
-          state: s.state ?? 'Enabled',
-        };
+      const listed = new Set<string>();
+      let failure: unknown;
+      try {
+        for await (const s of this.subscriptionClient.subscriptions.list()) {
+          if (!s.subscriptionId) continue;
+          const subscriptionId = s.subscriptionId.toLowerCase();
+          listed.add(subscriptionId);
+          yield { subscriptionId, displayName: s.displayName ?? '', state: s.state ?? 'Enabled' };
+        }
+      } catch (error) {
+        if (!isUnreachable(error)) throw error;
+        failure = error;
+      }
+      if (failure === undefined) return;
+      const reason = `listing subscriptions: ${failureText(describeFailure(failure))}`;
+      const rest = [...((await this.known?.()) ?? [])].filter(
+        (k) => !listed.has(k.subscriptionId.toLowerCase()),
+      );
+      if (listed.size === 0 && rest.length === 0) {
+        throw new ActionableError(
+          `Resource Manager could not be reached to list subscriptions (${failureText(describeFailure(failure))}), and no subscription is known from an earlier run`,
+          'Check AZURE_RESOURCE_MANAGER_ENDPOINT and the network path to it (DNS, proxy, firewall), and that the identity can get a token for it; then run again.',
+          { cause: failure },
+        );
+      }
+      for (const k of rest) {
+        const subscriptionId = k.subscriptionId.toLowerCase();
+        this.unreachable.set(subscriptionId, reason);
+        yield { subscriptionId, displayName: k.displayName, state: 'Unreachable' };
       }
       return;
     }
@@ -50,18 +118,31 @@ export class EstateReader {
           state: s.state ?? 'Enabled',
         };
       } catch (error) {
+        const reason = failureText(describeFailure(error));
+        if (isUnreachable(error)) {
+          this.unreachable.set(id.toLowerCase(), reason);
+          yield { subscriptionId: id.toLowerCase(), displayName: '', state: 'Unreachable' };
+          continue;
+        }
         yield {
           subscriptionId: id.toLowerCase(),
           displayName: '',
           state: 'Unreadable',
-          error: failureText(describeFailure(error)),
+          error: reason,
         };
       }
     }
   }
 
-  /** The subscription's automations (all pages), or why they could not be read (403 and the like). */
-  async automations(subscriptionId: string): Promise<Automation[] | { error: string }> {
+  /**
+   * The subscription's automations (all pages), or why they could not be read: 403 and the like, or
+   * `unreachable` when Resource Manager could not be asked (see isUnreachable).
+   */
+  async automations(
+    subscriptionId: string,
+  ): Promise<Automation[] | { error: string; unreachable?: boolean }> {
+    const known = this.unreachable.get(subscriptionId.toLowerCase());
+    if (known !== undefined) return { error: known, unreachable: true };
     try {
       const found: Automation[] = [];
       for await (const a of this.security(subscriptionId).automations.list()) {
@@ -87,7 +168,10 @@ export class EstateReader {
       }
       return found;
     } catch (error) {
-      return { error: failureText(describeFailure(error)) };
+      return {
+        error: failureText(describeFailure(error)),
+        ...(isUnreachable(error) ? { unreachable: true } : {}),
+      };
     }
   }
 }

@@ -62,8 +62,11 @@ const list = (items: readonly string[]) => items.join(', ');
 
 export interface EvaluationInput {
   subscription: Subscription;
-  /** The automations of the subscription, or why they could not be read. */
-  automations: Automation[] | { error: string };
+  /**
+   * The automations of the subscription, or why they could not be read: `unreachable` when Resource Manager
+   * could not be asked at all (network, 5xx after retries, no token), rather than refusing access.
+   */
+  automations: Automation[] | { error: string; unreachable?: boolean };
   /** Latest heartbeat per kind, when the pipeline has seen data from this subscription. */
   lastSeen: { streaming?: Date; snapshot?: Date };
   /** When a previous run first found the export configured correctly (undefined: not before). */
@@ -75,7 +78,9 @@ export interface EvaluationInput {
  * Judges one subscription over the union of all its automations: several may cover it together; an
  * automation scoped to resource groups does not cover the subscription; a disabled one covers nothing; a
  * rule set that drops a required severity filters. Returns the status closest to the cause, and a finding
- * for every gap, each saying what is wrong and how to fix it.
+ * for every gap, each saying what is wrong and how to fix it. Order of judgement: Unreachable, Unknown,
+ * Missing, Disabled, PartialScope, WrongDestination, MissingSources and Filtered (all reported), then, only
+ * when the configuration is right, Stale, NoData, AwaitingData (dataFindings), else Covered.
  */
 export function evaluate(input: EvaluationInput, desired: DesiredState): SubscriptionCoverage {
   const { subscription, now } = input;
@@ -99,6 +104,14 @@ export function evaluate(input: EvaluationInput, desired: DesiredState): Subscri
   });
 
   if ('error' in input.automations) {
+    if (input.automations.unreachable) {
+      return done([
+        {
+          status: 'Unreachable',
+          message: `Resource Manager could not be reached (${input.automations.error}): nothing was judged this run and alerts keep the last known status; check the network path to AZURE_RESOURCE_MANAGER_ENDPOINT (DNS, proxy, firewall) and the Azure status page, or wait for the next run.`,
+        },
+      ]);
+    }
     return done([
       {
         status: 'Unknown',
@@ -192,39 +205,84 @@ export function evaluate(input: EvaluationInput, desired: DesiredState): Subscri
   }
 
   const configuredSince = findings.length === 0 ? (input.configuredSince ?? now) : undefined;
-  if (configuredSince) {
-    const kinds = [
-      {
-        kind: 'streaming' as const,
-        limit: desired.staleAfterMs,
-        wanted: desired.requiredSources.some((s) => !s.endsWith('Snapshot')),
-      },
-      {
-        kind: 'snapshot' as const,
-        limit: desired.snapshotStaleAfterMs,
-        wanted: desired.requiredSources.some((s) => s.endsWith('Snapshot')),
-      },
-    ];
-    for (const { kind, limit, wanted } of kinds) {
-      if (!wanted || limit <= 0) continue;
-      const seen = input.lastSeen[kind];
-      const since = seen ?? configuredSince;
-      if (now.getTime() - since.getTime() > limit) {
-        // An absolute time, so the finding reads the same run after run and the state is not rewritten for it.
-        const when = since.toISOString().slice(0, 16).replace('T', ' ');
-        findings.push({
-          status: 'Stale',
-          message: seen
-            ? `No ${kind} data has arrived since ${when} UTC although the export is configured: check the Event Hub's firewall and the export's permissions.`
-            : `No ${kind} data has arrived since the export was found configured at ${when} UTC: check the Event Hub's firewall and the export's permissions.`,
-        });
-      }
-    }
-  }
+  if (configuredSince) findings.push(...dataFindings(input.lastSeen, configuredSince, now, desired));
   return done(findings, {
     qualifying: qualifying.map((a) => a.id),
     missingSources,
     filtered,
     ...(configuredSince ? { configuredSince: configuredSince.toISOString() } : {}),
   });
+}
+
+/** An absolute time for a message: a finding then reads the same run after run, and the state is not rewritten for it. */
+const minute = (date: Date) => date.toISOString().slice(0, 16).replace('T', ' ');
+
+/**
+ * Whether data arrives from a subscription whose export is configured correctly, judged from the
+ * pipeline's heartbeat, per kind of data the required sources want (streaming; snapshot), each against its
+ * threshold (0 switches that kind's check off):
+ * - seen within the threshold: fine;
+ * - seen, but longer ago than the threshold: Stale;
+ * - never seen, and configured for longer than the threshold: NoData;
+ * - never seen, and configured for less: not due yet.
+ * When nothing has ever been seen and nothing is overdue yet, the subscription is AwaitingData, not Covered:
+ * a configuration that looks right from ARM does not prove that data flows (the hub's firewall, the export's
+ * rights on the hub, a hub that is not ours all look fine from there). It is not alerted: a new or just
+ * fixed export gets the whole threshold (COVERAGE_STALE_AFTER_HOURS, COVERAGE_SNAPSHOT_STALE_AFTER_DAYS)
+ * before it becomes NoData, which is. A kind not due yet next to one that arrives (a new export's first
+ * weekly snapshot) leaves the subscription Covered: its data flows.
+ */
+function dataFindings(
+  lastSeen: EvaluationInput['lastSeen'],
+  configuredSince: Date,
+  now: Date,
+  desired: DesiredState,
+): Finding[] {
+  const kinds = [
+    {
+      kind: 'streaming' as const,
+      limit: desired.staleAfterMs,
+      wanted: desired.requiredSources.some((s) => !s.endsWith('Snapshot')),
+    },
+    {
+      kind: 'snapshot' as const,
+      limit: desired.snapshotStaleAfterMs,
+      wanted: desired.requiredSources.some((s) => s.endsWith('Snapshot')),
+    },
+  ];
+  const stale: Finding[] = [];
+  const never: Finding[] = [];
+  let seenAny = false;
+  let due: Date | undefined;
+  for (const { kind, limit, wanted } of kinds) {
+    if (!wanted || limit <= 0) continue;
+    const seen = lastSeen[kind];
+    if (seen) {
+      seenAny = true;
+      if (now.getTime() - seen.getTime() > limit) {
+        stale.push({
+          status: 'Stale',
+          message: `No ${kind} data has arrived since ${minute(seen)} UTC although the export is configured: check the Event Hub's firewall and the export's permissions.`,
+        });
+      }
+      continue;
+    }
+    const deadline = new Date(configuredSince.getTime() + limit);
+    if (now.getTime() > deadline.getTime()) {
+      never.push({
+        status: 'NoData',
+        message: `No ${kind} data has ever arrived from this subscription although the export has been configured since ${minute(configuredSince)} UTC: check the Event Hub's firewall and the export's permissions.`,
+      });
+    } else if (!due || deadline < due) {
+      due = deadline;
+    }
+  }
+  const findings = [...stale, ...never];
+  if (findings.length === 0 && !seenAny && due) {
+    findings.push({
+      status: 'AwaitingData',
+      message: `Configured correctly since ${minute(configuredSince)} UTC, but no data from this subscription has arrived yet: nothing to do before ${minute(due)} UTC; if none has arrived by then it becomes NoData.`,
+    });
+  }
+  return findings;
 }

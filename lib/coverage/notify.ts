@@ -61,8 +61,11 @@ export function webhookBody(alerts: readonly Alert[], totals: string): WebhookBo
       const name = a.coverage.displayName
         ? `${a.coverage.displayName} (${a.coverage.subscriptionId})`
         : a.coverage.subscriptionId;
+      // A recovery to AwaitingData (a fixed export whose first data is not due yet) says so.
       const detail =
-        a.kind === 'recovered' ? `was ${a.previousStatus}` : (a.coverage.findings[0]?.message ?? '');
+        a.kind === 'recovered'
+          ? `was ${a.previousStatus}${a.coverage.findings[0] ? `; ${a.coverage.findings[0].message}` : ''}`
+          : (a.coverage.findings[0]?.message ?? '');
       lines.push(`- ${name}: **${a.coverage.status}** — ${detail}`);
     }
   }

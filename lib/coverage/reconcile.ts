@@ -6,7 +6,7 @@ import { coverageRow } from './coverageRows';
 import { evaluate } from './evaluate';
 import { INACTIVE_STATES, type EstateReader } from './estate';
 import type { Automation, CoverageStatus, DesiredState, SubscriptionCoverage } from './model';
-import { STATUSES } from './model';
+import { isGap, STATUSES } from './model';
 import { postWebhook, webhookBody } from './notify';
 import {
   applyRemediation,
@@ -16,7 +16,7 @@ import {
   type RemediationSettings,
 } from './remediate';
 import type { CoverageStateStore } from '../state/coverageState';
-import { compare, recordChanged, type AlertKind } from './transitions';
+import { compare, recordChanged, type Alert, type AlertKind, type CoverageRecord } from './transitions';
 
 export interface CoverageDependencies {
   estate: EstateReader;
@@ -38,7 +38,22 @@ export interface ReconcileOptions {
   /** Plan (and unless dryRun, apply) remediation for fixable gaps. */
   remediate: boolean;
   dryRun: boolean;
+  /**
+   * Write the coverage state and history, and send one Coverage row per subscription to Log Analytics.
+   * Default true, as the timer does; the command line looks only, unless told `--record`. Without it,
+   * the transitions and alerts are still worked out (the report shows them) but nothing is kept.
+   */
+  record?: boolean;
+  /**
+   * Post the alerts to the webhook. Default true, as the timer does. It implies `record`: the stored state
+   * is what tells a new gap from one already alerted, so alerts posted without it would be posted again.
+   * Recording without notifying keeps the alerts pending in the state, for the next run that notifies.
+   */
+  notify?: boolean;
 }
+
+/** What a run was asked not to do, so a report never reads as if it had. */
+export type NotDone = 'state' | 'rows' | 'alerts';
 
 export interface CoverageReport {
   evaluatedAt: string;
@@ -50,17 +65,26 @@ export interface CoverageReport {
   remediation: Array<PlannedChange & { applied?: Applied }>;
   rows: { sent: number; failed: number; error?: string };
   gaps: number;
+  /**
+   * What this run did not do because it was not asked to (ReconcileOptions.record and notify): `state` not
+   * written, `rows` not sent (only when Log Analytics is configured), `alerts` not posted (only when there
+   * were some and a webhook is configured). Empty for the timer.
+   */
+  notDone: NotDone[];
 }
 
 /**
  * One reconciliation: reads every subscription in scope and its exports, judges each against the desired
  * state and its last heartbeat, records transitions, alerts once per change (and reminds), optionally
- * remediates, and writes one coverage row per subscription to Log Analytics.
+ * remediates, and writes one coverage row per subscription to Log Analytics. `record: false` and
+ * `notify: false` make it look only (the report's `notDone` says what it left undone).
  */
 export async function reconcileCoverage(
   deps: CoverageDependencies,
   options: ReconcileOptions,
 ): Promise<CoverageReport> {
+  const notify = options.notify ?? true;
+  const record = notify || (options.record ?? true);
   const now = deps.clock();
   const [previous, lastSeen] = await Promise.all([
     deps.state.load(),
@@ -107,7 +131,8 @@ export async function reconcileCoverage(
   const { records, alerts, history } = compare(previous, results, now, deps.reminderMs);
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CoverageStatus, number>;
   for (const r of results) counts[r.status]++;
-  const gaps = results.length - counts.Covered;
+  // Awaiting data and an unreachable Resource Manager are reported, but they are not gaps.
+  const gaps = results.filter((r) => isGap(r.status)).length;
 
   const remediation: CoverageReport['remediation'] = [];
   if (options.remediate && deps.remediation) {
@@ -135,8 +160,17 @@ export async function reconcileCoverage(
   const alertCounts: Partial<Record<AlertKind, number>> = {};
   for (const a of alerts) alertCounts[a.kind] = (alertCounts[a.kind] ?? 0) + 1;
   const report: CoverageReport['alerts'] = { sent: false, counts: alertCounts };
-  if (alerts.length > 0 && deps.webhookUrl) {
-    const totals = `${results.length} subscriptions: ${STATUSES.filter((s) => counts[s] > 0)
+  const notDone: NotDone[] = [];
+  if (!record) notDone.push('state');
+  if (!record && deps.logs) notDone.push('rows');
+  if (!notify && alerts.length > 0 && deps.webhookUrl) notDone.push('alerts');
+  if (!notify && alerts.length > 0) {
+    // Kept (when recording) as owed, so the next run that notifies, the timer's, still sends them.
+    keepPending(records, alerts);
+  } else if (alerts.length > 0 && deps.webhookUrl) {
+    const totals = `${results.length} subscription${results.length === 1 ? '' : 's'}: ${STATUSES.filter(
+      (s) => counts[s] > 0,
+    )
       .map((s) => `${counts[s]} ${s}`)
       .join(', ')}`;
     const posted = await postWebhook(deps.webhookUrl, webhookBody(alerts, totals));
@@ -144,26 +178,21 @@ export async function reconcileCoverage(
     if (!posted.ok) {
       report.error = posted.reason;
       // Not delivered: raise the same alerts again next run.
-      const pending = new Map(alerts.map((a) => [a.coverage.subscriptionId, a.kind]));
-      for (const record of records) {
-        const kind = pending.get(record.subscriptionId);
-        if (kind) {
-          record.pendingAlert = kind;
-          delete record.lastAlertAt;
-        }
-      }
+      keepPending(records, alerts);
     }
   }
 
-  const judged = new Set(results.map((r) => r.subscriptionId));
-  await deps.state.save(
-    records.filter((r) => recordChanged(previous.get(r.subscriptionId), r)),
-    [...previous.keys()].filter((id) => !judged.has(id)),
-  );
-  await deps.state.append(history);
+  if (record) {
+    const judged = new Set(results.map((r) => r.subscriptionId));
+    await deps.state.save(
+      records.filter((r) => recordChanged(previous.get(r.subscriptionId), r)),
+      [...previous.keys()].filter((id) => !judged.has(id)),
+    );
+    await deps.state.append(history);
+  }
 
   const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
-  if (deps.logs) {
+  if (deps.logs && record) {
     const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
     const outcome = await sendRows(
       deps.logs.sink,
@@ -188,5 +217,18 @@ export async function reconcileCoverage(
     remediation,
     rows,
     gaps,
+    notDone,
   };
+}
+
+/** Marks the records of alerts that were not sent, so that the next run raises them again. */
+function keepPending(records: CoverageRecord[], alerts: readonly Alert[]): void {
+  const pending = new Map(alerts.map((a) => [a.coverage.subscriptionId, a.kind]));
+  for (const record of records) {
+    const kind = pending.get(record.subscriptionId);
+    if (kind) {
+      record.pendingAlert = kind;
+      delete record.lastAlertAt;
+    }
+  }
 }

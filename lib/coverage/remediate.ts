@@ -8,7 +8,10 @@ import type { Automation, CoverageStatus, SubscriptionCoverage } from './model';
 export const AUTOMATIONS_WRITE_API = '2023-12-01-preview';
 export const MANAGED_BY = { managedBy: 'defender-export' };
 
-/** Gaps a new or corrected export fixes; Unknown and Stale need people, not a PUT. */
+/**
+ * Gaps a new or corrected export fixes. Stale, NoData and Unknown need people, not a PUT (the export is
+ * right, or unreadable); AwaitingData needs time; Unreachable says nothing about the export at all.
+ */
 const FIXABLE = new Set<CoverageStatus>([
   'Missing',
   'Disabled',
@@ -63,7 +66,7 @@ function desiredAutomation(
   };
 }
 
-/** What remediation would do for one subscription (nothing for Covered, Stale and Unknown ones). */
+/** What remediation would do for one subscription (nothing unless its status is FIXABLE). */
 export function planRemediation(
   coverage: SubscriptionCoverage,
   automations: readonly Automation[],

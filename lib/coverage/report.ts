@@ -28,6 +28,10 @@ export function coverageTable(report: CoverageReport): string {
     '',
     `${report.subscriptions.length} subscriptions judged (${counts})${report.inactive ? `; ${report.inactive} disabled or deleted, skipped` : ''}`,
   ];
+  if (report.counts.Unreachable > 0)
+    lines.push(
+      `${report.counts.Unreachable} not judged: Resource Manager could not be reached; alerts keep their last known status`,
+    );
   const kinds = Object.entries(report.alerts.counts).map(([k, n]) => `${n} ${k}`);
   if (kinds.length)
     lines.push(
@@ -42,7 +46,15 @@ const escapeHtml = (text: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
-const COLOURS: Record<string, string> = { Covered: '#2e7d32', Stale: '#ef6c00', Unknown: '#6a1b9a' };
+/** Red for every configuration gap; the others by what they are. */
+const COLOURS: Record<string, string> = {
+  Covered: '#2e7d32',
+  AwaitingData: '#1565c0',
+  Stale: '#ef6c00',
+  NoData: '#e65100',
+  Unknown: '#6a1b9a',
+  Unreachable: '#546e7a',
+};
 
 /** A self-contained HTML page an auditor can open: the status of every subscription, why, and the counts. */
 export function coverageHtml(report: CoverageReport): string {

@@ -1,4 +1,4 @@
-import type { CoverageStatus, Finding, SubscriptionCoverage } from './model';
+import { isGap, type CoverageStatus, type Finding, type SubscriptionCoverage } from './model';
 
 export type AlertKind = 'opened' | 'changed' | 'recovered' | 'reminder';
 
@@ -52,12 +52,17 @@ export interface HistoryEntry {
   findings: Finding[];
 }
 
-const isGap = (status: CoverageStatus) => status !== 'Covered';
-
 /**
  * Compares this run with the last: an alert when a subscription enters a gap, moves to another gap or
  * recovers, and a reminder when a gap has stayed open `reminderMs` since the last alert (0: never).
  * Unchanged subscriptions raise nothing. An alert that could not be delivered last time is raised again.
+ *
+ * Gaps are the statuses `isGap` names. AwaitingData is not one: entering it from a gap is a recovery (the
+ * export was fixed), and leaving it for NoData opens a gap. Unreachable is no information at all: a
+ * subscription judged before keeps its stored record untouched (status, since, last alert, a pending
+ * alert), so nothing opens, closes, changes or reminds, and the next run that reaches Resource Manager
+ * compares against the last real judgement. One never judged before is remembered as Unreachable, and its
+ * first real status is then compared as if it were new.
  */
 export function compare(
   previous: ReadonlyMap<string, CoverageRecord>,
@@ -71,6 +76,10 @@ export function compare(
   const history: HistoryEntry[] = [];
   for (const coverage of results) {
     const before = previous.get(coverage.subscriptionId);
+    if (coverage.status === 'Unreachable' && before) {
+      records.push({ ...before }); // a copy: the caller may mark records, and must then see a change
+      continue;
+    }
     const changed = before?.status !== coverage.status;
     const record: CoverageRecord = {
       subscriptionId: coverage.subscriptionId,
@@ -92,7 +101,7 @@ export function compare(
         findings: coverage.findings,
       });
       if (isGap(coverage.status)) kind = before && isGap(before.status) ? 'changed' : 'opened';
-      else if (before) kind = 'recovered';
+      else if (before && isGap(before.status)) kind = 'recovered';
     } else if (before?.pendingAlert) {
       kind = before.pendingAlert;
     } else if (isGap(coverage.status) && reminderMs > 0) {

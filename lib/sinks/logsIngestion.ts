@@ -24,7 +24,15 @@ export interface LogsSinkOptions {
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
   /** Longest wait for one call (default 60 s): a hung connection must not hold the batch until the function times out. */
   timeoutMs?: number;
+  /**
+   * After a call could not even connect (DNS, refused), how long further calls fail at once instead of
+   * each retrying again (default 30 s; 0: never). See AzureLogsSink.upload.
+   */
+  unreachableForMs?: number;
 }
+
+/** Codes of a call that never reached the service: nothing was sent, so failing the next ones fast loses nothing. */
+const NOT_CONNECTED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED']);
 
 const GZIP_CHUNK_BYTES = 1 << 20;
 
@@ -73,6 +81,8 @@ function responseError(response: PipelineResponse): RestError {
 export class AzureLogsSink implements LogsSink {
   readonly client: LogsIngestionClient;
   private readonly httpClient: HttpClient = createDefaultHttpClient();
+  /** The last call that could not connect: when (performance.now(), monotonic) and how. */
+  private notConnected?: { at: number; code: string; message: string };
 
   constructor(private readonly options: LogsSinkOptions) {
     this.client = new LogsIngestionClient(options.endpoint, options.credential, {
@@ -84,7 +94,40 @@ export class AzureLogsSink implements LogsSink {
     }
   }
 
+  /**
+   * Posts one request body. Retries are the SDK's: 429 and 5xx honouring Retry-After, and network errors
+   * (ENOTFOUND, ECONNREFUSED, ECONNRESET, ETIMEDOUT) three times with exponential backoff from 1 s, about
+   * 4 to 7 s in all. That is right for one call: in Azure a DNS or connection blip is usually over in
+   * seconds. It is not right for a batch: every request of a batch (a few hundred for a large one, five at a
+   * time) repeated those retries against a host that does not resolve, so an unresolvable
+   * LOGS_INGESTION_ENDPOINT held the batch for a minute or more before its rows were parked anyway. So once
+   * a call fails without connecting (NOT_CONNECTED, after the SDK's retries), the calls of the next
+   * `unreachableForMs` fail at once with the same code, are parked like it, and reach the redrive; the
+   * first call after that tries again (retries included). Calls that connected and failed (a reset mid-
+   * request, 5xx, a timeout) are unaffected: they may have been received.
+   */
   async upload(stream: string, body: Buffer): Promise<void> {
+    const window = this.options.unreachableForMs ?? 30_000;
+    const last = this.notConnected;
+    if (last && performance.now() - last.at < window) {
+      throw new RestError(
+        `not sent: the previous call failed ${Math.round((performance.now() - last.at) / 1000)} s ago without connecting (${last.message})`,
+        { code: last.code },
+      );
+    }
+    try {
+      await this.send(stream, body);
+      this.notConnected = undefined;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (window > 0 && typeof code === 'string' && NOT_CONNECTED.has(code)) {
+        this.notConnected = { at: performance.now(), code, message: (error as Error).message.slice(0, 200) };
+      }
+      throw error;
+    }
+  }
+
+  private async send(stream: string, body: Buffer): Promise<void> {
     const url =
       `${this.options.endpoint.replace(/\/+$/, '')}/dataCollectionRules/${encodeURIComponent(this.options.ruleId)}` +
       `/streams/${encodeURIComponent(stream)}?api-version=${API_VERSION}`;

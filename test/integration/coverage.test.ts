@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
 import {
   automation,
@@ -123,7 +123,13 @@ async function setup(
     run: async (at, flags = {}) => {
       const deps = await buildCoverageDependencies(loadCoverageConfig(env), { clock: () => at });
       if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
-      return reconcileCoverage(deps, { remediate: flags.remediate ?? false, dryRun: flags.dryRun ?? false });
+      // As the timer runs it: state kept, rows sent, alerts posted.
+      return reconcileCoverage(deps, {
+        remediate: flags.remediate ?? false,
+        dryRun: flags.dryRun ?? false,
+        record: true,
+        notify: true,
+      });
     },
   };
 }
@@ -208,7 +214,8 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
       recovered: [
         {
           subscriptionId: '5ec00000-0000-4000-8000-000000000011',
-          status: 'Covered',
+          // Configured again, but no data from it has arrived yet: AwaitingData, not Covered.
+          status: 'AwaitingData',
           previousStatus: 'Disabled',
         },
       ],
@@ -226,7 +233,7 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
     for await (const e of table.listEntities<{ subscriptionId: string; from: string; to: string }>())
       history.push(e);
     expect(history.filter((h) => h.subscriptionId.endsWith('0011')).map((h) => [h.from, h.to])).toEqual([
-      ['Disabled', 'Covered'],
+      ['Disabled', 'AwaitingData'],
       ['', 'Disabled'],
     ]);
   });
@@ -299,7 +306,8 @@ describe('coverage reconciliation through the real ARM SDK clients', () => {
       ['15', 'update', true],
     ]);
     const after = await s.run(new Date(t0.getTime() + 3_600_000));
-    expect(after.counts).toMatchObject({ Covered: 8, Stale: 1, Unknown: 1 });
+    // Configured correctly now; the six fixed ones await their first data (no heartbeat yet).
+    expect(after.counts).toMatchObject({ Covered: 2, AwaitingData: 6, Stale: 1, Unknown: 1 });
   });
 
   it('reports a remediation that ARM refuses', async () => {
@@ -359,5 +367,133 @@ describe('defender-export coverage', () => {
     );
     expect(s.arm.requests.filter((r) => r.method === 'PUT')).toEqual([]);
     await s.arm.close();
+  });
+});
+
+describe('defender-export coverage looks before it acts', () => {
+  const tableClient = (name: string) =>
+    TableClient.fromConnectionString(local.azurite.connectionString(), name, {
+      allowInsecureConnection: true,
+    });
+  const entities = async (name: string) => {
+    const found: Array<Record<string, unknown>> = [];
+    for await (const e of tableClient(name).listEntities<Record<string, unknown>>()) found.push(e);
+    return found;
+  };
+  const GAPS = Object.values(EXPECTED).filter((status) => status !== 'Covered').length;
+
+  let s: Setup;
+  beforeEach(async () => {
+    webhook.received.length = 0;
+    local.logs.reset();
+    s = await setup();
+  });
+  afterEach(async () => {
+    await s.arm.close();
+  });
+
+  it('only reads and reports by default: no state rows, no Coverage rows, no webhook, and says so', async () => {
+    const { code, stdout } = await cli(['coverage'], '', s.env, atNow);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^10 subscriptions judged/m);
+    expect(stdout).toContain(
+      `not done, as not asked: coverage state and history not written, 10 Coverage rows not sent to Log Analytics (add --record); ${GAPS} alerts not posted to the webhook (add --notify)`,
+    );
+    expect(stdout).toMatch(new RegExp(`^alerts: ${GAPS} opened — not posted$`, 'm'));
+    expect(await entities('DefenderExportCoverage')).toEqual([]);
+    expect(await entities(COVERAGE_HISTORY_TABLE)).toEqual([]);
+    expect(local.logs.accepted()).toEqual([]);
+    expect(webhook.received).toEqual([]);
+
+    const json = await cli(['coverage', '-o', 'json'], '', s.env, atNow);
+    const report = JSON.parse(json.stdout) as CoverageReport;
+    expect(report.notDone).toEqual(['state', 'rows', 'alerts']);
+    expect(report.rows).toEqual({ sent: 0, failed: 0 });
+    expect(report.alerts).toMatchObject({ sent: false, counts: { opened: GAPS } });
+    expect(await entities('DefenderExportCoverage')).toEqual([]);
+    expect(local.logs.accepted()).toEqual([]);
+    expect(webhook.received).toEqual([]);
+  });
+
+  it('--record writes the state and sends the rows, but posts nothing: the alerts stay owed to the next run that notifies', async () => {
+    const recorded = await cli(['coverage', '--record', '-o', 'json'], '', s.env, atNow);
+    expect(recorded.code).toBe(1);
+    const report = JSON.parse(recorded.stdout) as CoverageReport;
+    expect(report.notDone).toEqual(['alerts']);
+    expect(report.rows).toEqual({ sent: 10, failed: 0 });
+    const state = await entities('DefenderExportCoverage');
+    expect(state).toHaveLength(10);
+    expect(state.filter((e) => e.pendingAlert === 'opened')).toHaveLength(GAPS);
+    expect(await entities(COVERAGE_HISTORY_TABLE)).toHaveLength(10);
+    expect(local.logs.accepted()).toHaveLength(10);
+    expect(webhook.received).toEqual([]);
+
+    // The timer (or --notify) an hour later sends exactly the alerts --record did not: nothing is swallowed.
+    const notified = await cli(['coverage', '--notify', '-o', 'none'], '', s.env, () => later(1));
+    expect(notified).toMatchObject({ code: 1, stdout: '' });
+    expect(webhook.received).toHaveLength(1);
+    expect((webhook.received[0] as WebhookBody).opened).toHaveLength(GAPS);
+    const after = await entities('DefenderExportCoverage');
+    expect(after.filter((e) => e.pendingAlert)).toEqual([]);
+  });
+
+  it('--notify posts the alerts and implies --record', async () => {
+    const { code, stdout } = await cli(['coverage', '--notify'], '', s.env, atNow);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(new RegExp(`^alerts: ${GAPS} opened — sent to the webhook$`, 'm'));
+    expect(stdout).toMatch(/^Coverage rows: 10 sent to Log Analytics$/m);
+    expect(stdout).not.toMatch(/not done/);
+    expect(webhook.received).toHaveLength(1);
+    expect(await entities('DefenderExportCoverage')).toHaveLength(10);
+    expect(local.logs.accepted()).toHaveLength(10);
+
+    const again = await cli(['coverage', '--notify'], '', s.env, () => later(1));
+    expect(again.code).toBe(1);
+    expect(webhook.received).toHaveLength(1); // nothing changed: the state said so
+  });
+
+  it('--notify without a webhook is a configuration error, before anything is read', async () => {
+    const { COVERAGE_WEBHOOK_URL: _url, ...env } = s.env;
+    const { code, stderr } = await cli(['coverage', '--notify'], '', env, atNow);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /^defender-export: error: invalid configuration: 1 problem\n {2}- COVERAGE_WEBHOOK_URL: is required by --notify$/m,
+    );
+    expect(s.arm.requests).toEqual([]);
+  });
+
+  it('applies --query to the report, and prints tsv for scripts', async () => {
+    const { code, stdout } = await cli(
+      ['coverage', '--query', "subscriptions[?status!='Covered'].[subscriptionId, status]", '-o', 'tsv'],
+      '',
+      s.env,
+      atNow,
+    );
+    expect(code).toBe(1);
+    const lines = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split('\t'));
+    expect(Object.fromEntries(lines)).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED).filter(([, status]) => status !== 'Covered')),
+    );
+    const table = await cli(['coverage', '--query', 'counts', '-o', 'table'], '', s.env, atNow);
+    expect(table.stdout).toMatch(/^Covered\s.*\bMissing\s/);
+    expect(table.stdout).toMatch(/^-+\s+-+/m);
+  });
+
+  it('does not remediate because COVERAGE_REMEDIATE is set: the flag acts, and the table says so', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['coverage'],
+      '',
+      { ...s.env, COVERAGE_REMEDIATE: 'true' },
+      atNow,
+    );
+    expect(code).toBe(1);
+    expect(s.arm.requests.filter((r) => r.method === 'PUT')).toEqual([]);
+    expect(stderr).not.toMatch(/remediation/);
+    expect(stdout).toMatch(
+      /^remediation not run: COVERAGE_REMEDIATE is the timer's setting; --remediate applies it here/m,
+    );
   });
 });

@@ -177,15 +177,16 @@ describe('coverage evaluation', () => {
     expect(
       status(input([automation()], { lastSeen: { streaming: hoursAgo(1), snapshot: hoursAgo(24 * 10) } })),
     ).toBe('Stale');
-    // Never seen: not stale on the first run, stale once configured past the threshold.
-    expect(status(input([automation()], { lastSeen: {} }))).toBe('Covered');
+    // Never seen: AwaitingData on the first run, NoData once configured past the threshold (the contract
+    // changed on purpose: these were Covered and Stale before AwaitingData and NoData existed).
+    expect(status(input([automation()], { lastSeen: {} }))).toBe('AwaitingData');
     const neverSeen = evaluate(input([automation()], { lastSeen: {}, configuredSince: hoursAgo(49) }), {
       ...desired,
       requiredSources: ['Alerts'],
     });
-    expect(neverSeen.status).toBe('Stale');
+    expect(neverSeen.status).toBe('NoData');
     expect(neverSeen.findings[0]!.message).toMatch(
-      /No streaming data has arrived since the export was found configured at 2026-11-22 11:00 UTC/,
+      /No streaming data has ever arrived from this subscription although the export has been configured since 2026-11-22 11:00 UTC/,
     );
     // 0 switches a check off.
     expect(
@@ -195,5 +196,71 @@ describe('coverage evaluation', () => {
         snapshotStaleAfterMs: 0,
       }),
     ).toBe('Covered');
+  });
+});
+
+describe('a subscription whose data has never been seen', () => {
+  const never = (configuredSince?: Date, d = desired) =>
+    evaluate(input([automation()], { lastSeen: {}, ...(configuredSince ? { configuredSince } : {}) }), d);
+
+  it('is AwaitingData, never Covered, while the export is newer than the threshold, and says until when', () => {
+    const fresh = never();
+    expect(fresh).toMatchObject({ status: 'AwaitingData', configuredSince: now.toISOString() });
+    expect(fresh.findings).toHaveLength(1);
+    // The earliest deadline of the wanted kinds: streaming, 48 hours after it was found configured.
+    expect(fresh.findings[0]!.message).toBe(
+      'Configured correctly since 2026-11-24 12:00 UTC, but no data from this subscription has arrived yet: nothing to do before 2026-11-26 12:00 UTC; if none has arrived by then it becomes NoData.',
+    );
+    expect(never(hoursAgo(47)).status).toBe('AwaitingData');
+    expect(never(hoursAgo(48)).status).toBe('AwaitingData'); // the threshold itself is not past it
+  });
+
+  it('is NoData once configured longer than the threshold, per kind of data', () => {
+    expect(never(hoursAgo(49)).status).toBe('NoData');
+    // Streaming arrives, the weekly snapshot never has: Covered until the snapshot threshold, then NoData.
+    const snapshotsOnly = (configuredSince: Date) =>
+      evaluate(input([automation()], { lastSeen: { streaming: hoursAgo(1) }, configuredSince }), desired);
+    expect(snapshotsOnly(hoursAgo(24 * 7))).toMatchObject({ status: 'Covered', findings: [] });
+    const overdue = snapshotsOnly(hoursAgo(24 * 9));
+    expect(overdue.status).toBe('NoData');
+    expect(overdue.findings.map((f) => f.message)).toEqual([
+      "No snapshot data has ever arrived from this subscription although the export has been configured since 2026-11-15 12:00 UTC: check the Event Hub's firewall and the export's permissions.",
+    ]);
+  });
+
+  it('reports Stale before NoData when one kind stopped and the other never came', () => {
+    const result = evaluate(
+      input([automation()], {
+        lastSeen: { snapshot: hoursAgo(24 * 10) },
+        configuredSince: hoursAgo(24 * 30),
+      }),
+      desired,
+    );
+    expect(result.findings.map((f) => f.status)).toEqual(['Stale', 'NoData']);
+    expect(result.status).toBe('Stale');
+  });
+
+  it('is judged only when the configuration is right, and not at all when the checks are off', () => {
+    expect(status(input([automation({ isEnabled: false })], { lastSeen: {} }))).toBe('Disabled');
+    expect(never(hoursAgo(1000), { ...desired, staleAfterMs: 0, snapshotStaleAfterMs: 0 }).status).toBe(
+      'Covered',
+    );
+  });
+});
+
+describe('a subscription Resource Manager could not be asked about', () => {
+  it('is Unreachable, not Unknown, and says it judged nothing', () => {
+    const result = evaluate(
+      input({ error: 'ECONNRESET socket hang up', unreachable: true }, { lastSeen: {} }),
+      desired,
+    );
+    expect(result).toMatchObject({ status: 'Unreachable', qualifying: [], missingSources: [] });
+    expect(result.findings).toHaveLength(1);
+    expect(result.findings[0]!.message).toMatch(
+      /^Resource Manager could not be reached \(ECONNRESET socket hang up\): nothing was judged this run/,
+    );
+    expect(result.configuredSince).toBeUndefined();
+    // A refusal is still Unknown.
+    expect(status(input({ error: 'HTTP 403 AuthorizationFailed' }))).toBe('Unknown');
   });
 });
