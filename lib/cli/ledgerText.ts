@@ -2,6 +2,18 @@ import type { Ledger } from '../ledger';
 import { failureText } from '../sinks/deliveryFailure';
 import { columns, plural } from './text';
 
+/** What to do about a refusal that will not pass by itself: the identity may not write there. */
+function accessHint(destination: string, status: number | undefined): string | undefined {
+  if (status !== 401 && status !== 403) return undefined;
+  const role = destination.startsWith('logs:')
+    ? 'Monitoring Metrics Publisher on the data collection rule'
+    : 'Storage Blob Data Contributor on the storage account';
+  return (
+    `HTTP ${status}: the identity may not write here; grant it ${role} (a new role assignment can take ` +
+    `30 minutes to apply). Parked items are delivered by redriveParked once it can.`
+  );
+}
+
 /** The ledger as a few lines a person reads on stderr. */
 export function ledgerText(ledger: Ledger): string {
   const lines = [
@@ -17,6 +29,8 @@ export function ledgerText(ledger: Ledger): string {
       `${name}: ${d.delivered} delivered, ${d.parked} parked, ${d.deadLettered} dead-lettered (of ${d.routed})` +
         (d.failure ? `; first failure: ${failureText(d.failure)}` : ''),
     );
+    const hint = d.failure && accessHint(name, d.failure.status);
+    if (hint) lines.push(`  ${hint}`);
   }
   for (const reason of ledger.deadLetterReasons) lines.push(`dead-lettered ${reason}`);
   lines.push(
