@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CoverageDependencies } from '../coverage/reconcile';
 import { reconcileCoverage } from '../coverage/reconcile';
-import { coverageHtml } from '../coverage/report';
+import { coverageHtml, type CoverageView } from '../coverage/report';
 import { ActionableError } from '../errors';
-import { coverageTable } from './coverageText';
+import { coverageTable, terminalWidth } from './coverageText';
 import { EXIT, write, type Io } from './io';
 import { printResult, type OutputOptions } from './output';
 
@@ -60,13 +60,15 @@ export async function coverageCommand(
   const output: OutputOptions = options.output ?? { format: options.json ? 'json' : 'table' };
   if (options.html) checkWritable(options.html);
   const notify = options.notify === true;
-  const report = await reconcileCoverage(deps, {
+  const report: CoverageView = await reconcileCoverage(deps, {
     remediate: options.remediate || options.dryRun,
     dryRun: options.dryRun,
     record: notify || options.record === true,
     notify,
   });
-  await printResult(io, report, output, () => coverageTable(report, options.notes));
+  await printResult(io, report, output, () =>
+    coverageTable(report, options.notes, { width: terminalWidth(io.stdout) }),
+  );
   if (options.html) {
     try {
       await writeFile(options.html, coverageHtml(report), 'utf8');

@@ -5,6 +5,7 @@ import { failureText } from '../sinks/deliveryFailure';
 import { coverageRow } from './coverageRows';
 import { evaluate } from './evaluate';
 import { INACTIVE_STATES, type EstateReader } from './estate';
+import type { SkippedSubscription } from './report';
 import type { Automation, CoverageStatus, DesiredState, SubscriptionCoverage } from './model';
 import { isGap, STATUSES } from './model';
 import { postWebhook, webhookBody } from './notify';
@@ -61,6 +62,8 @@ export interface CoverageReport {
   counts: Record<CoverageStatus, number>;
   /** Subscriptions in a Disabled or Deleted state: nothing to judge. */
   inactive: number;
+  /** Those subscriptions, named. */
+  skipped: SkippedSubscription[];
   alerts: { sent: boolean; counts: Partial<Record<AlertKind, number>>; error?: string };
   remediation: Array<PlannedChange & { applied?: Applied }>;
   rows: { sent: number; failed: number; error?: string };
@@ -94,11 +97,12 @@ export async function reconcileCoverage(
   const results: SubscriptionCoverage[] = [];
   const gapAutomations = new Map<string, Automation[]>();
   const work: Array<Promise<void>> = [];
-  let inactive = 0;
+  const skipped: SkippedSubscription[] = [];
 
   for await (const subscription of deps.estate.subscriptions(deps.scope)) {
     if (INACTIVE_STATES.has(subscription.state.toLowerCase())) {
-      inactive++;
+      const { subscriptionId, displayName, state } = subscription;
+      skipped.push({ subscriptionId, displayName, state });
       continue;
     }
     work.push(
@@ -212,7 +216,8 @@ export async function reconcileCoverage(
     evaluatedAt: now.toISOString(),
     subscriptions: results.map((r) => ({ ...r, since: since.get(r.subscriptionId)! })),
     counts,
-    inactive,
+    inactive: skipped.length,
+    skipped,
     alerts: report,
     remediation,
     rows,
