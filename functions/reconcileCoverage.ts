@@ -37,7 +37,11 @@ export async function reconcileCoverage(
   const line = JSON.stringify({
     coverage: { ...summary, remediation: report.remediation.map(({ body: _b, ...change }) => change) },
   });
-  if (report.gaps > 0) context.warn(line);
+  // Unreachable is not a gap, but a monitor that cannot see the estate must not look healthy: every
+  // subscription unreachable is an error, some a warning.
+  const unreachable = report.counts.Unreachable ?? 0;
+  if (unreachable > 0 && unreachable === report.subscriptions.length) context.error(line);
+  else if (report.gaps > 0 || unreachable > 0) context.warn(line);
   else context.info(line);
   return report;
 }

@@ -67,7 +67,8 @@ param archiveArchiveAfterDays int = 90
 @description('Days after which an archived batch is deleted.')
 param archiveDeleteAfterDays int = 365
 
-@description('Days after which a parked item nobody redrove is deleted (the redrive gives up far sooner).')
+@minValue(30)
+@description('Days after which a parked item nobody redrove is deleted: at least REDRIVE_MAX_AGE_HOURS allows (720 h), so the redrive always gives up first.')
 param parkedDeleteAfterDays int = 30
 
 @description('Days after which a dead letter is deleted.')
@@ -89,9 +90,13 @@ param routes string = '[{"to":["logs","archive"]}]'
 @description('REDRIVE_SCHEDULE: NCRONTAB of redriveParked.')
 param redriveSchedule string = '0 */5 * * * *'
 
+@minValue(1)
+@maxValue(100)
 @description('REDRIVE_MAX_ATTEMPTS: attempts before a parked item is dead-lettered.')
 param redriveMaxAttempts int = 10
 
+@minValue(1)
+@maxValue(720)
 @description('REDRIVE_MAX_AGE_HOURS: age after which a parked item is dead-lettered.')
 param redriveMaxAgeHours int = 72
 
@@ -108,12 +113,18 @@ param coverageRequiredSources string = ''
 @description('COVERAGE_REQUIRED_SEVERITIES: severities the export filters must not drop.')
 param coverageRequiredSeverities string = 'High,Medium,Low'
 
+@minValue(0)
+@maxValue(8760)
 @description('COVERAGE_STALE_AFTER_HOURS: silence of streaming data that makes a subscription Stale (0 = off).')
 param coverageStaleAfterHours int = 48
 
+@minValue(0)
+@maxValue(365)
 @description('COVERAGE_SNAPSHOT_STALE_AFTER_DAYS: silence of weekly snapshots that makes a subscription Stale (0 = off).')
 param coverageSnapshotStaleAfterDays int = 8
 
+@minValue(0)
+@maxValue(8760)
 @description('COVERAGE_REMINDER_HOURS: how often an open gap is alerted again.')
 param coverageReminderHours int = 24
 
@@ -124,6 +135,8 @@ param coverageWebhookUrl string = ''
 @description('COVERAGE_SCHEDULE: NCRONTAB of reconcileCoverage.')
 param coverageSchedule string = '0 0 */6 * * *'
 
+@minValue(1)
+@maxValue(100)
 @description('COVERAGE_CONCURRENCY: concurrent ARM reads.')
 param coverageConcurrency int = 16
 

@@ -40,6 +40,11 @@ export interface CheckAccessOptions {
   lookupTimeoutMs?: number;
   /** Resolves a host, or throws with the resolver's code (tests replace it). */
   lookup?: (host: string) => Promise<unknown>;
+  /**
+   * Skip resolving hosts: behind an HTTPS proxy (HTTPS_PROXY) the SDKs reach Azure through the proxy, and
+   * this machine may not resolve Azure's hosts itself. Tokens are still checked.
+   */
+  skipLookup?: boolean;
 }
 
 /** Error names of @azure/identity's failures, read for the chain's own account of what it tried. */
@@ -119,7 +124,7 @@ export async function checkAccess(
   const lookup = options.lookup ?? ((host: string) => dnsLookup(host));
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 5_000;
   const hosts = new Map<string, { setting: string; host: string }>();
-  for (const target of targets) {
+  for (const target of options.skipLookup ? [] : targets) {
     const host = hostOf(target.url);
     if (host && !isIP(host) && !hosts.has(`${target.setting}\n${host}`))
       hosts.set(`${target.setting}\n${host}`, { setting: target.setting, host });

@@ -91,5 +91,15 @@ export async function coverageCommand(
     }
     if (change.applied && !change.applied.ok) await write(io.stderr, `  failed: ${change.applied.message}\n`);
   }
+  // Subscriptions Resource Manager never answered for were not judged: "no gap" would not be true.
+  const unreachable = report.counts.Unreachable ?? 0;
+  if (unreachable > 0) {
+    await write(
+      io.stderr,
+      `defender-export: error: Resource Manager could not be reached for ${unreachable === 1 ? '1 subscription' : `${unreachable} subscriptions`}: they were not judged\n` +
+        'Check AZURE_RESOURCE_MANAGER_ENDPOINT, the network path to it (DNS, proxy, firewall) and the identity, then run again.\n',
+    );
+    return EXIT.usage;
+  }
   return report.gaps > 0 ? EXIT.someFailed : EXIT.ok;
 }

@@ -28,7 +28,19 @@ const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+]);
+/** TLS failures: an expired certificate, or a TLS-inspecting proxy whose CA this machine does not trust. */
+const TLS_CODES = new Set([
   'CERT_HAS_EXPIRED',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 const FILE_CODES = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM']);
 
@@ -71,6 +83,32 @@ function actionable(error: unknown): ActionableError | undefined {
         `Azure refused the request (HTTP 403): ${firstLine(e.message)}`,
         'Grant the identity the role the README names for this command (Security Reader to read coverage, ' +
           'Monitoring Metrics Publisher on the DCR, Storage Blob/Table Data Contributor on the accounts).',
+        { cause: e },
+      );
+    }
+    if (code && TLS_CODES.has(code)) {
+      return new ActionableError(
+        `the endpoint's TLS certificate was not trusted (${code}): ${firstLine(e.message)}`,
+        'Behind a TLS-inspecting proxy, point NODE_EXTRA_CA_CERTS at its CA certificate; against the local ' +
+          'stand-ins, at the certificate npm run dev:stand-ins prints.',
+        { cause: e },
+      );
+    }
+    if (
+      e.name === 'RestError' &&
+      status !== undefined &&
+      (status >= 500 || status === 408 || status === 429)
+    ) {
+      return new ActionableError(
+        `an Azure service failed to answer (HTTP ${status}) after the SDK's retries: ${firstLine(e.message)}`,
+        'This passes by itself: run again in a few minutes; the Azure status page says whether it is an outage.',
+        { cause: e },
+      );
+    }
+    if (e.name === 'AbortError') {
+      return new ActionableError(
+        `a call to an Azure service timed out: ${firstLine(e.message)}`,
+        'Check the network path to the endpoint settings (proxy, firewall), then run again.',
         { cause: e },
       );
     }

@@ -190,7 +190,14 @@ export async function printResult(
   if (options.format === 'none') return;
   let value = asJson(result);
   if (options.query) {
-    value = applyQuery(value, options.query);
+    try {
+      value = applyQuery(value, options.query);
+    } catch (error) {
+      // The work is done (delivered, posted): its exit code stands; only the printing failed.
+      if (!(error instanceof ActionableError)) throw error;
+      await write(io.stderr, `defender-export: warning: ${error.message}\n${error.hint}\n`);
+      return;
+    }
     if (value === null) return;
   }
   const tty = isTTY(io.stdout);

@@ -143,6 +143,9 @@ function outputOf<F extends string>(flags: OutputFlags, fallback: F): { format: 
   return { format, ...(flags.query ? { query: flags.query } : {}) };
 }
 
+/** Whether the SDKs reach Azure through an HTTPS proxy (they read HTTPS_PROXY, as curl does). */
+const behindProxy = (env: NodeJS.ProcessEnv) => Boolean(env.HTTPS_PROXY?.trim() || env.https_proxy?.trim());
+
 /** Runs the `defender-export` command line against `io`; resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -242,7 +245,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .action(async (files: string[], flags: BatchFlags & OutputFlags) => {
       inputFiles(files);
       // The preflight says what is missing (a host that does not resolve, no credentials) before any work.
-      const deps = await buildDependencies(loadDeliveryConfig(io.env), { clock, preflight: true });
+      const deps = await buildDependencies(loadDeliveryConfig(io.env), {
+        clock,
+        preflight: { skipLookup: behindProxy(io.env) },
+      });
       exitCode = await replayCommand(
         files,
         { ...batching(flags, clock), output: outputOf<OutputFormat>(flags, 'none') },
@@ -301,7 +307,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         if (flags.html) checkWritable(flags.html);
         // A run that sends no Coverage rows needs no logs token.
         const record = flags.record === true || flags.notify === true;
-        const deps = await buildCoverageDependencies(config, { clock, preflight: { rows: record } });
+        const deps = await buildCoverageDependencies(config, {
+          clock,
+          preflight: { rows: record, skipLookup: behindProxy(io.env) },
+        });
         if (flags.adopt && deps.remediation) deps.remediation.adopt = true;
         exitCode = await coverageCommand(
           {

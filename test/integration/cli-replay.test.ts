@@ -25,6 +25,19 @@ describe('defender-export replay -o and --query', () => {
     expect(stderr).toMatch(/^accounted for: all \d+ received$/m);
   });
 
+  it('a query that fails only on the result warns and keeps the exit code of the work already done', async () => {
+    const input = `${bodies().join('\n')}\n{"not json\n`;
+    const { code, stdout, stderr } = await cli(
+      ['replay', '-o', 'json', '--query', 'abs(destinations)'],
+      input,
+      local.env(),
+    );
+    expect(code).toBe(1); // one body dead-lettered, everything else delivered: not a usage error
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^accounted for: all \d+ received$/m);
+    expect(stderr).toMatch(/^defender-export: warning: --query "abs\(destinations\)" failed: /m);
+  });
+
   it('-o json: one line when piped, indented on a terminal', async () => {
     const input = `${bodies().join('\n')}\n`;
     const piped = await cli(['replay', '-o', 'json'], input, local.env());

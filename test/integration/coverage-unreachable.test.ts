@@ -21,6 +21,8 @@ import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../../lib/state/coverage
 import { HEARTBEAT_TABLE } from '../../lib/state/heartbeat';
 import { ActionableError } from '../../lib/errors';
 import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
+import { coverageCommand } from '../../lib/cli/coverageCommand';
+import { PassThrough } from 'node:stream';
 
 /**
  * Resource Manager unreachable (503 after the SDK's retries, or connections closed): the run reports
@@ -242,5 +244,31 @@ describe('a correctly configured subscription whose data has never been seen', (
         previousStatus: 'AwaitingData',
       },
     );
+  });
+});
+
+describe('defender-export coverage while Resource Manager is unreachable', () => {
+  it('does not exit 0 ("no gap") when subscriptions were not judged: exit 2, saying why', async () => {
+    await run(NOW); // a first run knows the estate
+    arm.inject({ status: 503, times: Infinity });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let errors = '';
+    stdout.resume();
+    stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+    const deps = await buildCoverageDependencies(loadCoverageConfig(env), {
+      clock: () => later(1),
+      armRetry: ARM_RETRY,
+    });
+    const code = await coverageCommand(
+      { remediate: false, dryRun: false },
+      { stdin: new PassThrough(), stdout, stderr, env },
+      deps,
+    );
+    expect(code).toBe(2);
+    expect(errors).toMatch(
+      /^defender-export: error: Resource Manager could not be reached for \d+ subscriptions: they were not judged$/m,
+    );
+    expect(errors).toMatch(/Check AZURE_RESOURCE_MANAGER_ENDPOINT/);
   });
 });

@@ -170,6 +170,35 @@ describe('how failures are told', () => {
     });
   });
 
+  it('says an outage, a timeout, an unreachable network and an untrusted TLS proxy as things to fix, not bugs', () => {
+    const cases: Array<[Error, RegExp]> = [
+      [
+        Object.assign(new Error('The server is busy.'), { name: 'RestError', statusCode: 503 }),
+        /HTTP 503.*\nThis passes by itself/,
+      ],
+      [
+        Object.assign(new Error('connect EHOSTUNREACH 10.0.0.1:443'), { code: 'EHOSTUNREACH' }),
+        /could not reach an endpoint/,
+      ],
+      [
+        Object.assign(new Error('self-signed certificate in certificate chain'), {
+          code: 'SELF_SIGNED_CERT_IN_CHAIN',
+        }),
+        /TLS certificate was not trusted \(SELF_SIGNED_CERT_IN_CHAIN\).*\n.*NODE_EXTRA_CA_CERTS/,
+      ],
+      [Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }), /timed out/],
+    ];
+    for (const [error, text] of cases)
+      expect(describeFailure(new Error('while building', { cause: error }), 'replay')).toMatchObject({
+        code: 2,
+        text: expect.stringMatching(text),
+      });
+    // A bug is still a bug.
+    expect(
+      describeFailure(new TypeError("Cannot read properties of undefined (reading 'x')"), 'replay').code,
+    ).toBe(70);
+  });
+
   it('prints an ActionableError as its message and hint, and a ConfigError as its problems', () => {
     expect(describeFailure(new ActionableError('it broke', 'Do this.'), undefined)).toEqual({
       code: 2,
