@@ -346,7 +346,7 @@ export function coverageTargets(
 }
 
 /** Codes of a connection that never carried a request: the endpoint is wrong, down or blocked. */
-const CONNECTION_CODES = new Set([
+export const CONNECTION_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'ECONNREFUSED',

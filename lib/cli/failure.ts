@@ -1,3 +1,4 @@
+import { CONNECTION_CODES } from '../azure/preflight';
 import { ActionableError, ConfigError } from '../errors';
 import { unreadable } from './input';
 import { EXIT } from './io';
@@ -22,17 +23,7 @@ const IDENTITY_ERRORS = new Set([
   'AuthenticationRequiredError',
   'AuthenticationError',
 ]);
-const NETWORK_CODES = new Set([
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-]);
+const NETWORK_CODES = new Set([...CONNECTION_CODES, 'EPIPE', 'UND_ERR_SOCKET']);
 /** TLS failures: an expired certificate, or a TLS-inspecting proxy whose CA this machine does not trust. */
 const TLS_CODES = new Set([
   'CERT_HAS_EXPIRED',
