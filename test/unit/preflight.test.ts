@@ -195,14 +195,12 @@ describe('checkAccess: DNS', () => {
   });
 
   it('gives up on a resolver that does not answer', async () => {
-    const started = Date.now();
     const error = await caught(
       checkAccess([target('AZURE_RESOURCE_MANAGER_ENDPOINT', 'https://management.azure.com')], {
         lookup: () => new Promise(() => undefined),
         lookupTimeoutMs: 50,
       }),
     );
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(error.message).toBe(
       'AZURE_RESOURCE_MANAGER_ENDPOINT: the host management.azure.com does not resolve (no answer within 0.05 s)',
     );
@@ -321,7 +319,6 @@ describe('the preflight in the dependency builders', () => {
   });
 
   it('fails in moments on an endpoint that does not resolve, before any storage call', async () => {
-    const started = Date.now();
     const error = await caught(
       buildDependencies(
         loadDeliveryConfig({
@@ -336,7 +333,6 @@ describe('the preflight in the dependency builders', () => {
     expect(error.message).toMatch(
       /^LOGS_INGESTION_ENDPOINT: the host dce\.defender-export\.invalid does not resolve/,
     );
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('explains storage that refuses the connection, naming the setting and host', async () => {
@@ -403,13 +399,30 @@ describe('the logs adapter, when the endpoint cannot be connected to', () => {
     await expect(sink.upload('Custom-DefenderExport', Buffer.from('[]'))).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
-    const started = performance.now();
-    const next = sink.upload('Custom-DefenderExport', Buffer.from('[]'));
-    await expect(next).rejects.toMatchObject({
+    // "not sent": the call was failed without being tried (no connection, no retries).
+    await expect(sink.upload('Custom-DefenderExport', Buffer.from('[]'))).rejects.toMatchObject({
       code: 'ECONNREFUSED',
       message: expect.stringMatching(/^not sent: the previous call failed 0 s ago without connecting \(/),
     });
-    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it('tries again once the window has passed', async () => {
+    const port = await closedPort();
+    const sink = new AzureLogsSink({
+      endpoint: `https://127.0.0.1:${port}`,
+      ruleId: DCR,
+      credential,
+      retry: fast,
+      unreachableForMs: 20,
+    });
+    await expect(sink.upload('Custom-DefenderExport', Buffer.from('[]'))).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await expect(sink.upload('Custom-DefenderExport', Buffer.from('[]'))).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+      message: expect.not.stringMatching(/^not sent/),
+    });
   });
 
   it('tries every call when the window is 0', async () => {
