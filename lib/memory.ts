@@ -1,5 +1,4 @@
 import { createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type {
   ArchiveMetadata,
@@ -14,6 +13,7 @@ import type {
   Sighting,
 } from './ports';
 import { batchLabel, type BatchOrigin } from './sinks/archiveBlobName';
+import { digest } from './sinks/blobs';
 import type { DeadLetterRecord } from './sinks/deadLetter';
 
 /**
@@ -227,10 +227,6 @@ export class MemoryHeartbeatStore implements HeartbeatStore {
     }
     return latest;
   }
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 /** A full set of in-memory sinks and stores, as PipelineDependencies and RedriveDependencies take them. */

@@ -159,7 +159,13 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
     ...origin,
     enqueuedTimeUtc: first?.enqueuedTimeUtc ?? deps.clock().toISOString(),
   };
-  const archiveName = (dataType: DataType) => archiveBlobName(dataType, archiveBatch);
+  // Named once per data type: the step asks for every fitted event, the archive for every archived one.
+  const archiveNames = new Map<DataType, string>();
+  const archiveName = (dataType: DataType) => {
+    let name = archiveNames.get(dataType);
+    if (name === undefined) archiveNames.set(dataType, (name = archiveBlobName(dataType, archiveBatch)));
+    return name;
+  };
   const slots: Slot[] = [];
   const fates = new Fates();
   const deadLetters: DeadLetterRecord[] = [];

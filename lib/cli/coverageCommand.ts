@@ -1,9 +1,8 @@
 import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { CoverageDependencies } from '../coverage/reconcile';
-import { reconcileCoverage } from '../coverage/reconcile';
-import { coverageHtml, type CoverageView } from '../coverage/report';
+import { reconcileCoverage, type CoverageDependencies, type CoverageReport } from '../coverage/reconcile';
+import { coverageHtml } from '../coverage/report';
 import { ActionableError } from '../errors';
 import { coverageTable, terminalWidth } from './coverageText';
 import { EXIT, write, type Io } from './io';
@@ -60,7 +59,7 @@ export async function coverageCommand(
   const output: OutputOptions = options.output ?? { format: options.json ? 'json' : 'table' };
   if (options.html) checkWritable(options.html);
   const notify = options.notify === true;
-  const report: CoverageView = await reconcileCoverage(deps, {
+  const report: CoverageReport = await reconcileCoverage(deps, {
     remediate: options.remediate || options.dryRun,
     dryRun: options.dryRun,
     record: notify || options.record === true,

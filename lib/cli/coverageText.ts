@@ -1,4 +1,5 @@
-import { coverageTable as table, notDoneText, type CoverageView } from '../coverage/report';
+import type { CoverageReport } from '../coverage/reconcile';
+import { coverageTable as table, notDoneText } from '../coverage/report';
 import { isTTY } from './io';
 
 export { notDoneText };
@@ -18,7 +19,7 @@ export function terminalWidth(stream: unknown): number {
  * run did not do because it was not asked to (the command line looks before it acts).
  */
 export function coverageTable(
-  report: CoverageView,
+  report: CoverageReport,
   notes: readonly string[] = [],
   options: { width?: number } = {},
 ): string {

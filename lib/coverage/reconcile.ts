@@ -195,9 +195,9 @@ export async function reconcileCoverage(
     await deps.state.append(history);
   }
 
+  const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
   const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
   if (deps.logs && record) {
-    const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
     const outcome = await sendRows(
       deps.logs.sink,
       deps.logs.stream,
@@ -207,11 +207,9 @@ export async function reconcileCoverage(
     );
     rows.sent = outcome.delivered;
     rows.failed = outcome.rejected.length + outcome.failed.reduce((n, f) => n + f.rows.length, 0);
-    const failure = outcome.failed[0]?.failure ?? outcome.rejected[0]?.failure;
-    if (failure) rows.error = failureText(failure);
+    if (outcome.first) rows.error = failureText(outcome.first);
   }
 
-  const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
   return {
     evaluatedAt: now.toISOString(),
     subscriptions: results.map((r) => ({ ...r, since: since.get(r.subscriptionId)! })),

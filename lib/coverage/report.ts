@@ -9,9 +9,6 @@ export interface SkippedSubscription {
   state: string;
 }
 
-/** A report as the table and the page show it (the timer's and the command line's are the same). */
-export type CoverageView = CoverageReport;
-
 /**
  * Every status, worst first: nothing reaches the destination at all (Missing, Disabled, WrongDestination,
  * NoData); part of the data is lost (MissingSources: whole data types, PartialScope: whole resource groups,
@@ -198,11 +195,11 @@ const when = (iso: string | undefined, at: string): string[] =>
  * finding in full, wrapped in its column (under its row when the terminal is too narrow for a column of
  * FIX_MIN). Then the counts, the skipped subscriptions by name, and what happened to the alerts and rows.
  */
-export function coverageTable(report: CoverageView, options: { width?: number } = {}): string {
+export function coverageTable(report: CoverageReport, options: { width?: number } = {}): string {
   const width = Math.max(FIX_MIN, Math.floor(options.width ?? 120));
   const at = report.evaluatedAt;
   const subscriptions = ordered(report.subscriptions);
-  const dates = (pick: (s: CoverageView['subscriptions'][number]) => string | undefined) => {
+  const dates = (pick: (s: CoverageReport['subscriptions'][number]) => string | undefined) => {
     const cells = subscriptions.map((s) => when(pick(s), at));
     // A date wraps between the day and the time; how long ago stays on one line.
     return { cells, min: Math.max(10, ...cells.map((c) => (c.length > 1 ? c[1]!.length : 0))) };
@@ -390,13 +387,13 @@ td.fix ul{margin:0;padding-left:1.1em}td.fix li+li{margin-top:.3em}
  * when, when data was last seen, and every finding in full; the counts; the skipped subscriptions by name;
  * remediation. Every value from Azure or the state is escaped; the page runs no script.
  */
-export function coverageHtml(report: CoverageView): string {
+export function coverageHtml(report: CoverageReport): string {
   const at = report.evaluatedAt;
   const counts = STATUS_ORDER.map(
     (s) =>
       `<li${report.counts[s] ? '' : ' class="zero"'}>${badge(s)} <span class="n">${report.counts[s] ?? 0}</span></li>`,
   ).join('');
-  const row = (s: CoverageView['subscriptions'][number]) => {
+  const row = (s: CoverageReport['subscriptions'][number]) => {
     const findings =
       s.findings.length === 0
         ? '—'

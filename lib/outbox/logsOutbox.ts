@@ -33,7 +33,10 @@ const CLOSE = Buffer.from(']');
 
 function requestBody(rows: readonly OutgoingRow[]): Buffer {
   const parts: Buffer[] = [OPEN];
-  rows.forEach((row, i) => parts.push(...(i === 0 ? [] : [COMMA]), row.bytes));
+  for (const row of rows) {
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(row.bytes);
+  }
   parts.push(CLOSE);
   return Buffer.concat(parts);
 }

@@ -19,7 +19,8 @@ import type { Io } from '../../lib/cli/io';
 import { loadCoverageConfig } from '../../lib/config';
 import { buildCoverageDependencies } from '../../lib/coverage/dependencies';
 import { STATUSES } from '../../lib/coverage/model';
-import { STATUS_ORDER, type CoverageView } from '../../lib/coverage/report';
+import type { CoverageReport } from '../../lib/coverage/reconcile';
+import { STATUS_ORDER } from '../../lib/coverage/report';
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../../lib/state/coverageState';
 import { HEARTBEAT_TABLE } from '../../lib/state/heartbeat';
 import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
@@ -186,7 +187,7 @@ let local: LocalAzure;
 let arm: ArmStandIn;
 let work: string;
 let page: string;
-let report: CoverageView;
+let report: CoverageReport;
 let table: string;
 const TABLE_WIDTH = 150;
 
@@ -254,7 +255,7 @@ beforeAll(async () => {
 
   work = mkdtempSync(join(tmpdir(), 'coverage-html-'));
   page = join(work, 'coverage.html');
-  report = JSON.parse(await coverage(env, NOW, { format: 'json', html: page })) as CoverageView;
+  report = JSON.parse(await coverage(env, NOW, { format: 'json', html: page })) as CoverageReport;
   table = await coverage(env, NOW, { format: 'table', columns: TABLE_WIDTH });
 }, 180_000);
 

@@ -9,8 +9,8 @@ import {
   STATUS_ORDER,
   utcMinute,
   wrap,
-  type CoverageView,
 } from '../../lib/coverage/report';
+import type { CoverageReport } from '../../lib/coverage/reconcile';
 
 const AT = '2026-11-24T12:00:00.000Z';
 const before = (ms: number) => new Date(Date.parse(AT) - ms).toISOString();
@@ -20,7 +20,7 @@ const DAY = 24 * HOUR;
 const HUB =
   '/subscriptions/5ec00000-0000-4000-8000-000000000001/resourceGroups/rg-security/providers/Microsoft.EventHub/namespaces/ns-defender/eventhubs/defender-cloud';
 
-type Row = CoverageView['subscriptions'][number];
+type Row = CoverageReport['subscriptions'][number];
 
 let n = 0;
 function row(status: CoverageStatus, displayName: string, extra: Partial<Row> = {}): Row {
@@ -39,7 +39,7 @@ function row(status: CoverageStatus, displayName: string, extra: Partial<Row> = 
   };
 }
 
-function report(subscriptions: Row[], extra: Partial<CoverageView> = {}): CoverageView {
+function report(subscriptions: Row[], extra: Partial<CoverageReport> = {}): CoverageReport {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CoverageStatus, number>;
   for (const s of subscriptions) counts[s.status]++;
   return {
@@ -312,7 +312,7 @@ describe('the coverage page', () => {
             url: evil,
             body: {},
             applied: { ok: false, status: 400, message: evil },
-          } as unknown as CoverageView['remediation'][number],
+          } as unknown as CoverageReport['remediation'][number],
         ],
       },
     );
