@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -22,6 +23,8 @@ export interface LocalAzure {
   /** Settings for a fresh set of containers (so tests do not see each other's blobs). */
   env(overrides?: Record<string, string>): NodeJS.ProcessEnv;
   deps(env: NodeJS.ProcessEnv, options?: DependencyOptions): Promise<Dependencies>;
+  /** Drops these state tables (coverage state, history, heartbeats) so a test starts from nothing. */
+  dropTables(names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,15 @@ export async function startLocalAzure(): Promise<LocalAzure> {
       };
     },
     deps: (env, options = FAST) => buildDependencies(loadDeliveryConfig(env), options),
+    dropTables: async (names) => {
+      for (const name of names) {
+        await TableClient.fromConnectionString(azurite.connectionString(), name, {
+          allowInsecureConnection: true,
+        })
+          .deleteTable()
+          .catch(() => undefined);
+      }
+    },
     close: async () => {
       await Promise.all([logs.close(), proxy.close()]);
       await azurite.stop();

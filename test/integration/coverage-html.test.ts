@@ -1,4 +1,3 @@
-import { TableClient } from '@azure/data-tables';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -212,13 +211,7 @@ beforeAll(async () => {
     },
   );
   arm = await startArmStandIn({ ...cert(), estate, token: local.logs.token, pageSize: 5 });
-  for (const name of [COVERAGE_TABLE, COVERAGE_HISTORY_TABLE, HEARTBEAT_TABLE]) {
-    await TableClient.fromConnectionString(local.azurite.connectionString(), name, {
-      allowInsecureConnection: true,
-    })
-      .deleteTable()
-      .catch(() => undefined);
-  }
+  await local.dropTables([COVERAGE_TABLE, COVERAGE_HISTORY_TABLE, HEARTBEAT_TABLE]);
   const env = local.env({
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: SAMPLE_HUB,

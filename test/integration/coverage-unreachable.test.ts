@@ -57,13 +57,7 @@ beforeEach(async () => {
   webhook.received.length = 0;
   local.logs.reset();
   arm = await startArmStandIn({ ...cert(), estate: sampleEstate(), token: local.logs.token, pageSize: 3 });
-  for (const name of [COVERAGE_TABLE, COVERAGE_HISTORY_TABLE, HEARTBEAT_TABLE]) {
-    await TableClient.fromConnectionString(local.azurite.connectionString(), name, {
-      allowInsecureConnection: true,
-    })
-      .deleteTable()
-      .catch(() => undefined);
-  }
+  await local.dropTables([COVERAGE_TABLE, COVERAGE_HISTORY_TABLE, HEARTBEAT_TABLE]);
   env = local.env({
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: SAMPLE_HUB,

@@ -78,17 +78,7 @@ async function setup(
     pageSize: options.pageSize ?? 1,
     ...(options.throttle ? { throttle: options.throttle } : {}),
   });
-  const tables = TableClient.fromConnectionString(local.azurite.connectionString(), COVERAGE_HISTORY_TABLE, {
-    allowInsecureConnection: true,
-  });
-  await tables.deleteTable().catch(() => undefined);
-  for (const name of ['DefenderExportCoverage', 'DefenderExportHeartbeat']) {
-    await TableClient.fromConnectionString(local.azurite.connectionString(), name, {
-      allowInsecureConnection: true,
-    })
-      .deleteTable()
-      .catch(() => undefined);
-  }
+  await local.dropTables([COVERAGE_HISTORY_TABLE, 'DefenderExportCoverage', 'DefenderExportHeartbeat']);
   const env = local.env({
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: SAMPLE_HUB.toUpperCase(), // resource ids compare case-insensitively
