@@ -74,10 +74,12 @@ describe('defender-export replay -o and --query', () => {
 
   it('shows a spinner with counts on a terminal for stdin, and nothing extra when stderr is not one', async () => {
     const chunks = bodies().map((b) => `${b}\n`);
+    // 12 chunks 150 ms apart: the input lasts well past the 750 ms before which no rate is claimed, on
+    // any machine (at 60 ms apart it lasted 720 ms and passed only where the run itself was slow).
     const quiet = await cli(['replay', '--batch-size', '2'], '', local.env(), undefined, {
       progressDelayMs: 0,
       chunks,
-      chunkDelayMs: 60,
+      chunkDelayMs: 150,
     });
     expect(quiet.stderr).not.toMatch(ANSI);
     expect(quiet.stderr).not.toMatch(/events\/s/);
@@ -85,7 +87,7 @@ describe('defender-export replay -o and --query', () => {
       stderrTTY: true,
       progressDelayMs: 0,
       chunks,
-      chunkDelayMs: 60,
+      chunkDelayMs: 150,
     });
     expect(shown.code).toBe(0);
     expect(shown.stderr).toMatch(
