@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +29,25 @@ export interface EstateSubscription {
   automations: AutomationResource[];
   /** Resource groups that exist (remediation writes into one). */
   resourceGroups?: string[];
+}
+
+/** Any other resource, served by id as Resource Manager does (GET `{id}?api-version=…`). */
+export interface ArmResource {
+  id: string;
+  name: string;
+  type: string;
+  location?: string;
+  identity?: Record<string, unknown>;
+  properties: Record<string, unknown>;
+}
+
+/** A role assignment, as `roleAssignments` lists return it (api-version 2022-04-01). */
+export interface RoleAssignment {
+  scope: string;
+  /** The role definition's GUID (the last segment of roleDefinitionId). */
+  roleDefinition: string;
+  principalId: string;
+  principalType?: 'ServicePrincipal' | 'User' | 'Group';
 }
 
 export interface ArmRequest {
@@ -62,6 +81,13 @@ export interface ArmStandIn {
   estate: EstateSubscription[];
   /** Every request answered (status 0: closed unanswered by a `reset` fault). */
   requests: ArmRequest[];
+  /** Resources served by id (keyed by the lower-cased id): change them to make a deployment drift. */
+  resources: Map<string, ArmResource>;
+  roleAssignments: RoleAssignment[];
+  /** App settings of each site (keyed by the site's lower-cased id), as `config/appsettings/list` returns them. */
+  appSettings: Map<string, Record<string, string>>;
+  /** Ids (lower-cased) the reader may not read: GET answers 403 AuthorizationFailed. */
+  forbidden: Set<string>;
   inject(fault: ArmFault): void;
   clearFaults(): void;
   close(): Promise<void>;
@@ -80,9 +106,16 @@ export interface ArmOptions {
   throttle?: { every: number; retryAfterSeconds: number };
   /** Listen on this port (default: a free one). */
   port?: number;
+  resources?: ArmResource[];
+  roleAssignments?: RoleAssignment[];
+  appSettings?: Record<string, Record<string, string>>;
 }
 
 const SUBSCRIPTIONS_API = /^20\d\d-\d\d-\d\d$/;
+const ANY_API = /^20\d\d-\d\d-\d\d(-preview)?$/;
+const ROLE_ASSIGNMENTS_API = new Set(['2022-04-01']);
+const ROLE_ASSIGNMENTS = '/providers/microsoft.authorization/roleassignments';
+const APP_SETTINGS_LIST = '/config/appsettings/list';
 const AUTOMATIONS_API = new Set(['2019-01-01-preview', '2023-12-01-preview']);
 
 function send(
@@ -103,6 +136,26 @@ function send(
 }
 
 const error = (code: string, message: string) => ({ error: { code, message } });
+
+/** ARM's answer for a resource that does not exist (the type is the path's provider and resource types). */
+function notFound(path: string) {
+  const match = /\/resourceGroups\/([^/]+)\/providers\/([^/]+)\/(.+)$/i.exec(path);
+  const group = match?.[1] ?? '';
+  const segments = (match?.[3] ?? '').split('/');
+  const types = segments.filter((_, i) => i % 2 === 0).join('/');
+  const names = segments.filter((_, i) => i % 2 === 1).join('/');
+  return error(
+    'ResourceNotFound',
+    `The Resource '${match?.[2] ?? ''}/${types}/${names}' under resource group '${group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
+}
+
+function forbiddenError(action: string, scope: string) {
+  return error(
+    'AuthorizationFailed',
+    `The client does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  );
+}
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -190,6 +243,11 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
         'retry-after': String(options.throttle.retryAfterSeconds),
       });
       return 429;
+    }
+    const other = handleResources(req.method ?? 'GET', url, apiVersion);
+    if (other) {
+      send(res, other.status, other.body);
+      return other.status;
     }
     const segments = url.pathname.split('/').filter(Boolean);
     const isSubscriptions = segments[0]?.toLowerCase() === 'subscriptions';
@@ -307,6 +365,107 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
     return 405;
   };
 
+  const resources = new Map((options.resources ?? []).map((r) => [r.id.toLowerCase(), r]));
+  const roleAssignments = [...(options.roleAssignments ?? [])];
+  const appSettings = new Map(
+    Object.entries(options.appSettings ?? {}).map(([id, settings]) => [id.toLowerCase(), settings]),
+  );
+  const forbidden = new Set<string>();
+  const isAtOrAbove = (scope: string, of: string) =>
+    of === scope || of.startsWith(`${scope.replace(/\/+$/, '')}/`);
+
+  /**
+   * Resources by id, role assignments at a scope and a site's app settings; undefined for the paths the
+   * coverage reconciler uses (subscriptions and automations), answered below.
+   */
+  function handleResources(
+    method: string,
+    url: URL,
+    apiVersion: string | null,
+  ): { status: number; body: unknown } | undefined {
+    const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+    const lower = path.toLowerCase();
+    const roles = lower.indexOf(ROLE_ASSIGNMENTS);
+    if (roles >= 0 && method === 'GET' && lower.endsWith(ROLE_ASSIGNMENTS)) {
+      if (!apiVersion || !ROLE_ASSIGNMENTS_API.has(apiVersion))
+        return {
+          status: 400,
+          body: error('InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid.`),
+        };
+      const scope = lower.slice(0, roles) || '/';
+      const filter = url.searchParams.get('$filter') ?? '';
+      const principal = /^principalId eq '([^']+)'$/i.exec(filter.trim())?.[1]?.toLowerCase();
+      if (filter && !principal && filter.trim() !== 'atScope()')
+        return { status: 400, body: error('InvalidFilter', `The filter '${filter}' is not supported.`) };
+      // principalId eq: at, above and below the scope; atScope(): at and above; none: all three.
+      const value = roleAssignments
+        .filter((a) => {
+          const at = a.scope.toLowerCase();
+          if (principal)
+            return (
+              a.principalId.toLowerCase() === principal && (isAtOrAbove(at, scope) || isAtOrAbove(scope, at))
+            );
+          if (filter) return isAtOrAbove(at, scope);
+          return isAtOrAbove(at, scope) || isAtOrAbove(scope, at);
+        })
+        .map((a) => {
+          const name = createHash('sha256')
+            .update(`${a.scope}|${a.roleDefinition}|${a.principalId}`)
+            .digest('hex');
+          const guid = `${name.slice(0, 8)}-${name.slice(8, 12)}-${name.slice(12, 16)}-${name.slice(16, 20)}-${name.slice(20, 32)}`;
+          const subscription = /^\/subscriptions\/[^/]+/i.exec(a.scope)?.[0] ?? '';
+          return {
+            id: `${a.scope}/providers/Microsoft.Authorization/roleAssignments/${guid}`,
+            type: 'Microsoft.Authorization/roleAssignments',
+            name: guid,
+            properties: {
+              roleDefinitionId: `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${a.roleDefinition}`,
+              principalId: a.principalId,
+              principalType: a.principalType ?? 'ServicePrincipal',
+              scope: a.scope,
+              condition: null,
+              conditionVersion: null,
+              createdOn: '2026-01-01T00:00:00.0000000Z',
+              updatedOn: '2026-01-01T00:00:00.0000000Z',
+            },
+          };
+        });
+      return { status: 200, body: { value } };
+    }
+    if (method === 'POST' && lower.endsWith(APP_SETTINGS_LIST)) {
+      const site = lower.slice(0, -APP_SETTINGS_LIST.length);
+      const settings = appSettings.get(site);
+      if (!apiVersion || !ANY_API.test(apiVersion))
+        return {
+          status: 400,
+          body: error('MissingApiVersionParameter', 'The api-version query parameter is required.'),
+        };
+      if (forbidden.has(site))
+        return { status: 403, body: forbiddenError('Microsoft.Web/sites/config/list/action', site) };
+      if (!settings) return { status: 404, body: notFound(path.slice(0, -APP_SETTINGS_LIST.length)) };
+      return {
+        status: 200,
+        body: {
+          id: `${resources.get(site)?.id ?? site}/config/appsettings`,
+          name: 'appsettings',
+          type: 'Microsoft.Web/sites/config',
+          location: resources.get(site)?.location,
+          properties: { ...settings },
+        },
+      };
+    }
+    if (method !== 'GET' || !/\/resourcegroups\/[^/]+\/providers\//.test(lower)) return undefined;
+    if (lower.includes('/providers/microsoft.security/automations')) return undefined;
+    if (!apiVersion || !ANY_API.test(apiVersion))
+      return {
+        status: 400,
+        body: error('MissingApiVersionParameter', 'The api-version query parameter is required.'),
+      };
+    if (forbidden.has(lower)) return { status: 403, body: forbiddenError('read', path) };
+    const resource = resources.get(lower);
+    return resource ? { status: 200, body: resource } : { status: 404, body: notFound(path) };
+  }
+
   const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
     const at = Date.now();
     setTimeout(() => {
@@ -322,6 +481,10 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
     token,
     estate: options.estate,
     requests,
+    resources,
+    roleAssignments,
+    appSettings,
+    forbidden,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     clearFaults: () => {
       faults = [];

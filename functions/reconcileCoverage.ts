@@ -2,16 +2,29 @@ import { app, type InvocationContext } from '@azure/functions';
 import { buildCoverageDependencies } from '../lib/coverage/dependencies';
 import { reconcileCoverage as reconcile, type CoverageReport } from '../lib/coverage/reconcile';
 import type { CoverageDependencies } from '../lib/coverage/reconcile';
+import { AzureClients } from '../lib/azure/clients';
+import { buildPipelineCheckDependencies } from '../lib/health/dependencies';
+import {
+  checkPipeline,
+  type PipelineCheckDependencies,
+  type PipelineReport,
+} from '../lib/health/pipelineCheck';
 import { workerConfig } from './handlers/workerConfig';
 
-let built: Promise<{ deps: CoverageDependencies; remediate: boolean }> | undefined;
+let built:
+  | Promise<{ deps: CoverageDependencies; pipeline: PipelineCheckDependencies; remediate: boolean }>
+  | undefined;
 
-/** Reconciles continuous-export coverage on COVERAGE_SCHEDULE; off while COVERAGE_DESTINATIONS is unset. */
+/**
+ * Reconciles continuous-export coverage on COVERAGE_SCHEDULE, and judges the pipeline's own health in the
+ * same run; off while COVERAGE_DESTINATIONS is unset.
+ */
 export async function reconcileCoverage(
   _timer: unknown,
   context: InvocationContext,
-): Promise<CoverageReport | undefined> {
+): Promise<{ coverage: CoverageReport; pipeline: PipelineReport } | undefined> {
   const config = workerConfig().coverage;
+  const delivery = workerConfig().delivery;
   if (!config) {
     context.warn(
       'coverage reconciliation is off: set COVERAGE_DESTINATIONS to the Event Hub or workspace ids exports must send to',
@@ -20,8 +33,11 @@ export async function reconcileCoverage(
   }
   if (!built) {
     built = (async () => {
+      const clients = new AzureClients(config);
+      const deps = await buildCoverageDependencies(config, { clients });
       return {
-        deps: await buildCoverageDependencies(config),
+        deps,
+        pipeline: buildPipelineCheckDependencies(delivery, deps, clients),
         remediate: config.COVERAGE_REMEDIATE,
       };
     })();
@@ -29,7 +45,7 @@ export async function reconcileCoverage(
       built = undefined;
     });
   }
-  const { deps, remediate } = await built;
+  const { deps, pipeline: pipelineDeps, remediate } = await built;
   // The timer does everything the command line does only when asked: keep the state, send the Coverage
   // rows, post the alerts.
   const report = await reconcile(deps, { remediate, dryRun: false, record: true, notify: true });
@@ -43,7 +59,13 @@ export async function reconcileCoverage(
   if (unreachable > 0 && unreachable === report.subscriptions.length) context.error(line);
   else if (report.gaps > 0 || unreachable > 0) context.warn(line);
   else context.info(line);
-  return report;
+
+  const pipeline = await checkPipeline(pipelineDeps);
+  const health = JSON.stringify({ pipeline });
+  if (pipeline.status === 'Broken') context.error(health);
+  else if (pipeline.status === 'Degraded') context.warn(health);
+  else context.info(health);
+  return { coverage: report, pipeline };
 }
 
 app.timer('reconcileCoverage', {

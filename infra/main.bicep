@@ -228,6 +228,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
@@ -334,7 +335,13 @@ module appRoles 'modules/rbac.bicep' = {
       }
     ]
     dataCollectionRuleName: dataCollectionRuleName
-    dataCollectionRuleRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
+    // Reader on the rule alone: the timer watches it for drift from the row (lib/health/pipelineCheck.ts).
+    dataCollectionRuleRoles: [
+      for role in [roles.monitoringMetricsPublisher, roles.reader]: {
+        principalId: identity.outputs.principalId
+        roleDefinitionId: role
+      }
+    ]
     applicationInsightsName: applicationInsightsName
     applicationInsightsRoles: [{ principalId: identity.outputs.principalId, roleDefinitionId: roles.monitoringMetricsPublisher }]
   }
@@ -403,6 +410,8 @@ module functionApp 'modules/functionApp.bicep' = {
       LOGS_INGESTION_ENDPOINT: logsIngestion.outputs.logsIngestionEndpoint
       LOGS_DCR_IMMUTABLE_ID: logsIngestion.outputs.dataCollectionRuleImmutableId
       LOGS_STREAM_NAME: logsIngestion.outputs.streamName
+      LOGS_DCR_RESOURCE_ID: logsIngestion.outputs.dataCollectionRuleId
+      EVENTHUB_NAMESPACE_RESOURCE_ID: eventHubs.outputs.id
       ARCHIVE_CONTAINER: storage.outputs.archiveContainerName
       PARKED_CONTAINER: storage.outputs.parkedContainerName
       DEADLETTER_CONTAINER: storage.outputs.deadLetterContainerName
@@ -483,6 +492,10 @@ output LOGS_INGESTION_ENDPOINT string = logsIngestion.outputs.logsIngestionEndpo
 output LOGS_DCR_IMMUTABLE_ID string = logsIngestion.outputs.dataCollectionRuleImmutableId
 @description('Stream of the data collection rule.')
 output LOGS_STREAM_NAME string = logsIngestion.outputs.streamName
+@description('Resource id of the data collection rule (LOGS_DCR_RESOURCE_ID, read by doctor).')
+output LOGS_DCR_RESOURCE_ID string = logsIngestion.outputs.dataCollectionRuleId
+@description('Resource id of the Event Hubs namespace (EVENTHUB_NAMESPACE_RESOURCE_ID, read by doctor).')
+output EVENTHUB_NAMESPACE_RESOURCE_ID string = eventHubs.outputs.id
 @description('Resource id of the Log Analytics workspace.')
 output LOG_ANALYTICS_WORKSPACE_ID string = workspaceContent.outputs.workspaceId
 @description('Blob endpoint of the storage account.')

@@ -71,6 +71,19 @@ const range = (
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The resource id of one resource of `type` (provider/type), without a trailing slash. */
+const resourceId = (type: string, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(
+      new RegExp(
+        `^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\\w._()]{1,90}/providers/${type.replace('.', '\\.')}/[^/]+$`,
+        'i',
+      ),
+      `must be the resource id of ${what}: /subscriptions/<id>/resourceGroups/<group>/providers/${type}/<name>`,
+    );
+
 /**
  * Every setting the app reads, as one schema over the environment (app settings are environment
  * variables). Add a setting here, to local.settings.sample.json, to the README's table and to the Bicep
@@ -93,6 +106,13 @@ const schema = z.object({
       .string()
       .regex(/^Custom-[A-Za-z0-9_]{1,100}$/, 'must be Custom-<Name>')
       .default(DEFAULT_STREAM),
+  ),
+  // Read by `doctor` and the timer's health check only: where the rule and the hubs are in Resource Manager.
+  LOGS_DCR_RESOURCE_ID: setting(
+    resourceId('Microsoft.Insights/dataCollectionRules', 'a data collection rule').optional(),
+  ),
+  EVENTHUB_NAMESPACE_RESOURCE_ID: setting(
+    resourceId('Microsoft.EventHub/namespaces', 'an Event Hubs namespace').optional(),
   ),
   ARCHIVE_CONTAINER: setting(z.string().default('defender-archive')),
   PARKED_CONTAINER: setting(z.string().default('defender-parked')),

@@ -12,6 +12,7 @@ import type {
   ParkingStore,
   Sighting,
 } from './ports';
+import type { DataType } from './records/row';
 import { batchLabel, type BatchOrigin } from './sinks/archiveBlobName';
 import { digest } from './sinks/blobs';
 import type { DeadLetterRecord } from './sinks/deadLetter';
@@ -152,7 +153,13 @@ export class MemoryParkingStore implements ParkingStore {
 
   async *list(): AsyncGenerator<ParkedRef> {
     for (const [name, { item, etag, nextAttemptAt }] of this.items)
-      yield { name, etag, attempts: item.attempts, nextAttemptAt };
+      yield {
+        name,
+        etag,
+        attempts: item.attempts,
+        nextAttemptAt,
+        firstParkedAt: new Date(item.firstParkedAt),
+      };
   }
 
   async read(ref: ParkedRef): Promise<ParkedItem> {
@@ -186,13 +193,31 @@ export class MemoryParkingStore implements ParkingStore {
 export class MemoryDeadLetterStore implements DeadLetterStore {
   readonly faults = new FaultSwitch<readonly DeadLetterRecord[]>();
   readonly blobs = new Map<string, DeadLetterRecord[]>();
+  /** When each blob was written, as a blob's creation time: what recent() counts by. */
+  private readonly writtenAt = new Map<string, Date>();
+
+  /** `clock` stamps each write; the real time unless a test owns the clock. */
+  constructor(private readonly clock: () => Date = () => new Date()) {}
 
   async write(origin: BatchOrigin, records: readonly DeadLetterRecord[]): Promise<string | undefined> {
     if (records.length === 0) return undefined;
     await this.faults.apply(records, 'dead letters');
     const name = `${batchLabel(origin)}-${digest(JSON.stringify(records))}`;
-    if (!this.blobs.has(name)) this.blobs.set(name, [...records]);
+    if (!this.blobs.has(name)) {
+      this.blobs.set(name, [...records]);
+      this.writtenAt.set(name, this.clock());
+    }
     return name;
+  }
+
+  async recent(since: Date): Promise<{ blobs: number; records: number }> {
+    const found = { blobs: 0, records: 0 };
+    for (const [name, records] of this.blobs) {
+      if (this.writtenAt.get(name)! < since) continue;
+      found.blobs++;
+      found.records += records.length;
+    }
+    return found;
   }
 
   /** Every record written. */
@@ -227,15 +252,27 @@ export class MemoryHeartbeatStore implements HeartbeatStore {
     }
     return latest;
   }
+
+  async lastSeenByDataType(): Promise<Map<DataType, Date>> {
+    const latest = new Map<DataType, Date>();
+    for (const s of this.seen.values()) {
+      const known = latest.get(s.dataType);
+      if (!known || known < s.lastSeen) latest.set(s.dataType, s.lastSeen);
+    }
+    return latest;
+  }
 }
 
-/** A full set of in-memory sinks and stores, as PipelineDependencies and RedriveDependencies take them. */
-export function memorySinks() {
+/**
+ * A full set of in-memory sinks and stores, as PipelineDependencies and RedriveDependencies take them.
+ * `clock` stamps dead-letter writes (the real time by default).
+ */
+export function memorySinks(options: { clock?: () => Date } = {}) {
   return {
     logs: new MemoryLogsSink(),
     archive: new MemoryArchive(),
     parking: new MemoryParkingStore(),
-    deadLetters: new MemoryDeadLetterStore(),
+    deadLetters: new MemoryDeadLetterStore(options.clock),
     heartbeat: new MemoryHeartbeatStore(),
   };
 }

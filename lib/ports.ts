@@ -60,6 +60,8 @@ export interface ParkedRef {
   etag: string;
   attempts: number;
   nextAttemptAt: Date;
+  /** When the item was first parked; absent when a store cannot tell. */
+  firstParkedAt?: Date;
 }
 
 /** Parked items, each with its schedule; every change is conditional on the etag the caller read. */
@@ -83,6 +85,8 @@ export interface DeadLetterStore {
    * for). The same records from a redelivered batch are written once. Returns the name, if anything was written.
    */
   write(origin: BatchOrigin, records: readonly DeadLetterRecord[]): Promise<string | undefined>;
+  /** The dead-letter blobs written at or after `since`, and how many records they hold. */
+  recent(since: Date): Promise<{ blobs: number; records: number }>;
 }
 
 /** Data seen for a subscription: what coverage measures silence against. */
@@ -104,4 +108,6 @@ export interface HeartbeatStore {
   record(sightings: readonly Sighting[]): Promise<number>;
   /** The latest sighting per subscription, streaming and snapshot apart. */
   lastSeenBySubscription(): Promise<Map<string, LastSeen>>;
+  /** The latest sighting per data type over every subscription, streaming or snapshot. */
+  lastSeenByDataType(): Promise<Map<DataType, Date>>;
 }

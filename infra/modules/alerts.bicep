@@ -1,6 +1,7 @@
 // Azure Monitor log alerts: a subscription whose continuous export has a gap (from the Coverage rows the
-// reconciler writes), and events that were parked or dead-lettered (from each batch's ledger line in
-// AppTraces). Both notify one action group (email and/or webhook).
+// reconciler writes), the pipeline broken (from its PipelineHealth rows), and events that were parked or
+// dead-lettered (from each batch's ledger line in AppTraces). All notify one action group (email and/or
+// webhook).
 @description('Suffix of the alert resource names.')
 param name string
 
@@ -38,7 +39,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (notify) 
   }
 }
 
-@description('The two log alert rules.')
+@description('The log alert rules.')
 var rules = [
   {
     name: 'coverage-gap'
@@ -49,6 +50,16 @@ var rules = [
     windowSize: coverageWindow
     query: loadTextContent('../kql/alert-coverage-gaps.kql')
     dimensions: ['AzureSubscriptionId', 'State']
+  }
+  {
+    name: 'pipeline-broken'
+    displayName: 'Defender export pipeline broken'
+    description: 'The pipeline\'s own health check failed: nothing has arrived for longer than COVERAGE_STALE_AFTER_HOURS, parked items have waited over a day, or the data collection rule no longer matches the row. Run defender-export doctor for every check and its fix.'
+    severity: 1
+    evaluationFrequency: 'PT1H'
+    windowSize: coverageWindow
+    query: loadTextContent('../kql/alert-pipeline-broken.kql')
+    dimensions: ['State']
   }
   {
     name: 'undelivered'

@@ -57,6 +57,8 @@ resource rule 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
 
 @description('Name of the data collection rule.')
 output dataCollectionRuleName string = rule.name
+@description('Resource id of the data collection rule (LOGS_DCR_RESOURCE_ID).')
+output dataCollectionRuleId string = rule.id
 @description('Immutable id of the data collection rule (LOGS_DCR_IMMUTABLE_ID).')
 output dataCollectionRuleImmutableId string = rule.properties.immutableId
 @description('Logs ingestion endpoint of the data collection endpoint (LOGS_INGESTION_ENDPOINT).')

@@ -1,4 +1,4 @@
-import type { TokenCredential } from '@azure/core-auth';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { CoverageConfig, DeliveryConfig } from '../config';
@@ -95,6 +95,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A token for `scope`, or a throw: the credential's own error, or one with code ETIMEOUT after `ms`. */
+export async function tokenWithin(credential: TokenCredential, scope: string, ms: number): Promise<AccessToken> {
+  const token = await withTimeout(
+    credential.getToken(scope, { abortSignal: AbortSignal.timeout(ms) }),
+    ms,
+    'getting a token',
+  );
+  if (!token) throw new Error('the credential returned no token');
+  return token;
+}
+
 /** What the setting should hold, by purpose, for the hint of a host that does not resolve. */
 const EXPECTED: Array<[RegExp, string]> = [
   [
@@ -170,12 +181,7 @@ export async function checkAccess(
       [...audiences].flatMap(([credential, byScope]) =>
         [...byScope].map(async ([scope, users]) => {
           try {
-            const token = await withTimeout(
-              credential.getToken(scope, { abortSignal: AbortSignal.timeout(tokenTimeoutMs) }),
-              tokenTimeoutMs,
-              'getting a token',
-            );
-            if (!token) throw new Error('the credential returned no token');
+            await tokenWithin(credential, scope, tokenTimeoutMs);
             return undefined;
           } catch (error) {
             return { credential, scope, users, error };

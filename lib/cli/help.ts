@@ -15,7 +15,7 @@ const IDENTITY: CommandHelp['settings'] = [
   ['LOCAL_DEV_BEARER_TOKEN', 'a static token for local https stand-ins; never set against Azure'],
 ];
 
-export const HELP: Record<'normalize' | 'reassemble' | 'replay' | 'coverage', CommandHelp> = {
+export const HELP: Record<'normalize' | 'reassemble' | 'replay' | 'coverage' | 'doctor', CommandHelp> = {
   normalize: {
     examples: [
       ['defender-export normalize events.ndjson > rows.ndjson', 'the rows Log Analytics would get'],
@@ -122,6 +122,38 @@ export const HELP: Record<'normalize' | 'reassemble' | 'replay' | 'coverage', Co
       '--record: the stored state tells a new gap from one already alerted), and',
       'changes automations only with --remediate (COVERAGE_REMEDIATE is for the',
       'timer). The report says what it did not do. Exit 1 when there is a gap.',
+    ],
+  },
+  doctor: {
+    examples: [
+      [
+        'defender-export doctor --app func-defexp-abc123 --resource-group rg-defender-export --subscription <id>',
+        'a deployed app: its settings, its identity, every check',
+      ],
+      ['defender-export doctor --settings local.settings.json --probe', 'local settings, and one probe row'],
+      [
+        'defender-export doctor --query "checks[?status==\'fail\']" -o json',
+        'only what failed, for a script',
+      ],
+    ],
+    settings: [
+      ['LOGS_DCR_RESOURCE_ID', 'the data collection rule, to check its stream, data flow, table and role'],
+      ['EVENTHUB_NAMESPACE_RESOURCE_ID', 'the namespace, to check the hubs, consumer group and role'],
+      ['EventHubConnection__fullyQualifiedNamespace or EventHubConnection', "the trigger's connection"],
+      [
+        'LOGS_*, ARCHIVE_STORAGE, STATE_STORAGE, COVERAGE_*',
+        'what the app reads, checked as the app uses them',
+      ],
+      ['AZURE_SUBSCRIPTION_ID', 'the default of --subscription'],
+      ...IDENTITY,
+    ],
+    notes: [
+      'Each check is a line: ✓ passed, ✗ failed (with the fix), ! worth a look,',
+      '– not run (and why). With --app the settings are read from the app',
+      '(Website Contributor on it) and the roles checked are its managed',
+      "identity's; the checks themselves run as you (az login): the probes",
+      'write as you, not as the app. Values are never printed. Exit 0 when',
+      'nothing failed (warnings included), 1 when a check failed, 2 for usage.',
     ],
   },
 };

@@ -6,7 +6,11 @@ import { buildCoverageDependencies } from '../coverage/dependencies';
 import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
 import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from '../fit/fit';
+import { AzureClients } from '../azure/clients';
+import { ResourceReader } from '../azure/resources';
+import { readAppSettings, readLocalSettings, type SettingsSource } from '../doctor/settingsSource';
 import { checkWritable, coverageCommand } from './coverageCommand';
+import { doctorCommand } from './doctorCommand';
 import { describeFailure, errorText } from './failure';
 import { helpText, HELP, PROGRAM_HELP } from './help';
 import { inputFiles } from './input';
@@ -45,6 +49,12 @@ function isoTime(value: string): string {
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('must be an ISO 8601 time');
   return time.toISOString();
+}
+
+function objectId(value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value.trim()))
+    throw new InvalidArgumentError('must be an object id (a GUID)');
+  return value.trim();
 }
 
 function query(value: string): Query {
@@ -329,6 +339,87 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
           },
           io,
           deps,
+        );
+      },
+    );
+
+  withOutput(
+    program
+      .command('doctor')
+      .description(
+        'check a deployment from the outside: settings, tokens, the rule against the row, table, containers, hubs, roles and health; exit 1 when a check fails',
+      )
+      .option('--settings <file>', 'check the settings of a local.settings.json instead of the environment')
+      .addOption(
+        new Option(
+          '--app <name>',
+          "check a deployed function app: its settings and its identity's roles",
+        ).conflicts('settings'),
+      )
+      .option('--resource-group <group>', "the app's resource group (with --app)")
+      .option('--subscription <id>', "the app's subscription (with --app; default: AZURE_SUBSCRIPTION_ID)")
+      .option(
+        '--principal-id <id>',
+        "whose roles to check (default: the app's identity with --app, else the signed-in one)",
+        objectId,
+      )
+      .option(
+        '--probe',
+        'also send one row marked DataType "Probe" to the logs stream and report the answer',
+      ),
+    { formats: OUTPUT_FORMATS, what: 'how the checks are printed on stdout', defaultText: 'table' },
+  )
+    .addHelpText('after', helpText(HELP.doctor))
+    .action(
+      async (
+        flags: OutputFlags & {
+          settings?: string;
+          app?: string;
+          resourceGroup?: string;
+          subscription?: string;
+          principalId?: string;
+          probe?: boolean;
+        },
+      ) => {
+        const identity = {
+          LOCAL_DEV_BEARER_TOKEN: io.env.LOCAL_DEV_BEARER_TOKEN,
+          AZURE_CLIENT_ID: io.env.AZURE_CLIENT_ID,
+        };
+        let source: SettingsSource;
+        if (flags.app) {
+          const subscription = flags.subscription ?? io.env.AZURE_SUBSCRIPTION_ID?.trim();
+          if (!flags.resourceGroup || !subscription)
+            throw new InvalidArgumentError(
+              '--app needs --resource-group and --subscription (or AZURE_SUBSCRIPTION_ID)',
+            );
+          const arm = io.env.AZURE_RESOURCE_MANAGER_ENDPOINT?.trim() || 'https://management.azure.com';
+          const reader = new ResourceReader(new AzureClients(identity).credential(), arm);
+          source = await readAppSettings(reader, {
+            subscription,
+            resourceGroup: flags.resourceGroup,
+            name: flags.app,
+          });
+        } else {
+          source = flags.settings
+            ? readLocalSettings(flags.settings)
+            : { env: io.env, from: 'the environment' };
+        }
+        exitCode = await doctorCommand(
+          {
+            source,
+            // A deployed app's managed identity cannot be used from here: the doctor runs as you.
+            identity: flags.app
+              ? identity
+              : {
+                  LOCAL_DEV_BEARER_TOKEN: source.env.LOCAL_DEV_BEARER_TOKEN,
+                  AZURE_CLIENT_ID: source.env.AZURE_CLIENT_ID,
+                },
+            ...(flags.principalId ? { principalId: flags.principalId } : {}),
+            probe: flags.probe === true,
+            clock,
+            output: outputOf<OutputFormat>(flags, 'table'),
+          },
+          io,
         );
       },
     );

@@ -93,7 +93,7 @@ export type PostResult = { ok: true } | { ok: false; reason: string };
  */
 export async function postWebhook(
   url: string,
-  body: WebhookBody,
+  body: { text: string; summary: string },
   options: { timeoutMs?: number; attempts?: number } = {},
 ): Promise<PostResult> {
   if (!url.startsWith('https://')) return { ok: false, reason: 'the webhook URL must be https' };

@@ -24,7 +24,10 @@ const IDENTIFY: Record<DataType, (event: JsonObject) => TypeIdentity> = {
   AttackPath: attackPathIdentity,
   XdrEvent: xdrEventIdentity,
   Unknown: unknownIdentity,
-  Coverage: unknownIdentity, // never classified from an event: coverage rows are made by the reconciler
+  // Never classified from an event: these rows are made by the reconciler and the doctor.
+  Coverage: unknownIdentity,
+  PipelineHealth: unknownIdentity,
+  Probe: unknownIdentity,
 };
 
 export interface EventContext {

@@ -9,8 +9,11 @@ export const DATA_TYPES = [
   'AttackPath',
   'XdrEvent',
   'Unknown',
-  // Not from Defender: one row per subscription per coverage run (lib/coverage/coverageRows.ts).
+  // Not from Defender: one row per subscription per coverage run (lib/coverage/coverageRows.ts), the
+  // pipeline's own health per run (lib/health/healthRow.ts), and `doctor --probe`'s row (lib/doctor/probe.ts).
   'Coverage',
+  'PipelineHealth',
+  'Probe',
 ] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 

@@ -25,6 +25,8 @@ export interface DeadLetterRecord {
   failure?: DeliveryFailure;
 }
 
+const META_RECORDS = 'records';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A body as dead-letter text: strings and objects as themselves, bytes as UTF-8 when they are, else base64. */
@@ -61,8 +63,24 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     await createOnce(this.container, name, await gzip(Buffer.from(text, 'utf8')), {
       contentType: 'application/x-ndjson',
       contentEncoding: 'gzip',
-      metadata: { records: String(records.length) },
+      metadata: { [META_RECORDS]: String(records.length) },
     });
     return name;
+  }
+
+  /**
+   * The blobs created at or after `since` and the records they hold, from the listing alone (creation time
+   * and metadata): nothing is downloaded. Lists the whole container, as names are filed by source first.
+   */
+  async recent(since: Date): Promise<{ blobs: number; records: number }> {
+    const found = { blobs: 0, records: 0 };
+    if (!(await this.container.exists())) return found;
+    for await (const blob of this.container.listBlobsFlat({ includeMetadata: true })) {
+      const createdOn = blob.properties.createdOn;
+      if (!createdOn || createdOn < since) continue;
+      found.blobs++;
+      found.records += Number(blob.metadata?.[META_RECORDS] ?? 0) || 0;
+    }
+    return found;
   }
 }

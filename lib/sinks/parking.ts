@@ -6,6 +6,32 @@ import { createOnce, datePath, digest, gunzip, gzip } from './blobs';
 
 const META_ATTEMPTS = 'attempts';
 const META_NEXT = 'nextattemptat';
+const META_FIRST_PARKED = 'firstparkedat';
+
+/** The schedule a parked blob carries in its metadata, so listing never downloads it. */
+function scheduleMetadata(item: ParkedItem, nextAttemptAt: Date): Record<string, string> {
+  return {
+    [META_ATTEMPTS]: String(item.attempts),
+    [META_NEXT]: nextAttemptAt.toISOString(),
+    [META_FIRST_PARKED]: item.firstParkedAt,
+  };
+}
+
+const validDate = (date: Date) => (Number.isNaN(date.getTime()) ? undefined : date);
+
+/**
+ * When a parked blob was first parked: its metadata, or for a blob parked before the metadata was written,
+ * the start of the UTC day its name is filed under (park() names it by firstParkedAt), at most a day early.
+ */
+function firstParkedAt(name: string, metadata: Record<string, string> | undefined): Date | undefined {
+  const written = metadata?.[META_FIRST_PARKED];
+  if (written) {
+    const date = validDate(new Date(written));
+    if (date) return date;
+  }
+  const day = /(?:^|\/)y=(\d{4})\/m=(\d{2})\/d=(\d{2})\//.exec(name);
+  return day ? validDate(new Date(`${day[1]}-${day[2]}-${day[3]}T00:00:00.000Z`)) : undefined;
+}
 
 /**
  * A parked item as the blob holds it: JSON whose logs rows are objects. The rows are already JSON, so they
@@ -36,20 +62,23 @@ export class BlobParkingStore implements ParkingStore {
     await createOnce(this.container, name, await gzip(Buffer.from(json, 'utf8')), {
       contentType: 'application/json',
       contentEncoding: 'gzip',
-      metadata: { [META_ATTEMPTS]: String(item.attempts), [META_NEXT]: nextAttemptAt.toISOString() },
+      metadata: scheduleMetadata(item, nextAttemptAt),
     });
     return name;
   }
 
-  /** Every parked blob with its schedule, read from metadata without downloading it. */
+  /** Every parked blob with its schedule and first parking time, read from metadata without downloading it. */
   async *list(): AsyncGenerator<ParkedRef> {
+    // No container yet (nothing was ever parked on a new deployment): nothing is waiting.
+    if (!(await this.container.exists())) return;
     for await (const blob of this.container.listBlobsFlat({ includeMetadata: true })) {
-      const next = new Date(blob.metadata?.[META_NEXT] ?? 0);
+      const parkedAt = firstParkedAt(blob.name, blob.metadata);
       yield {
         name: blob.name,
         etag: blob.properties.etag ?? '',
         attempts: Number(blob.metadata?.[META_ATTEMPTS] ?? 0),
-        nextAttemptAt: Number.isNaN(next.getTime()) ? new Date(0) : next,
+        nextAttemptAt: validDate(new Date(blob.metadata?.[META_NEXT] ?? 0)) ?? new Date(0),
+        ...(parkedAt ? { firstParkedAt: parkedAt } : {}),
       };
     }
   }
@@ -67,7 +96,7 @@ export class BlobParkingStore implements ParkingStore {
     await this.container.getBlockBlobClient(ref.name).upload(content, content.length, {
       conditions: { ifMatch: ref.etag },
       blobHTTPHeaders: { blobContentType: 'application/json', blobContentEncoding: 'gzip' },
-      metadata: { [META_ATTEMPTS]: String(item.attempts), [META_NEXT]: nextAttemptAt.toISOString() },
+      metadata: scheduleMetadata(item, nextAttemptAt),
     });
   }
 

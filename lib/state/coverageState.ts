@@ -1,13 +1,17 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import pLimit from 'p-limit';
 import { ensureTable } from '../azure/clients';
+import { RestError } from '@azure/core-rest-pipeline';
 import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
+import type { PipelineRecord } from '../health/pipelineCheck';
 import { subscriptionKey } from './heartbeat';
 
 export const COVERAGE_TABLE = 'DefenderExportCoverage';
 export const COVERAGE_HISTORY_TABLE = 'DefenderExportCoverageHistory';
 
 const CURRENT = 'current';
+/** The pipeline's own row: a partition of its own, so load() of the subscriptions never sees it. */
+const PIPELINE = 'pipeline';
 /** A table property holds at most 64 KiB; findings are short sentences, but never let them break a write. */
 const MAX_FINDINGS_CHARS = 30_000;
 const findingsText = (findings: unknown) => JSON.stringify(findings).slice(0, MAX_FINDINGS_CHARS);
@@ -96,6 +100,31 @@ export class CoverageStateStore {
     const batches: TransactionAction[][] = [];
     for (let i = 0; i < actions.length; i += 100) batches.push(actions.slice(i, i + 100));
     await Promise.all(batches.map((batch) => limit(() => this.current.submitTransaction(batch))));
+  }
+
+  /** The pipeline's last judged health (lib/health/pipelineCheck.ts), kept beside the subscriptions. */
+  async loadPipeline(): Promise<PipelineRecord | undefined> {
+    try {
+      const e = await this.current.getEntity<{ status: string; since: string; lastAlertAt?: string }>(
+        PIPELINE,
+        PIPELINE,
+      );
+      return {
+        status: e.status as PipelineRecord['status'],
+        since: e.since,
+        ...(e.lastAlertAt ? { lastAlertAt: e.lastAlertAt } : {}),
+      };
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async savePipeline(record: PipelineRecord): Promise<void> {
+    await this.current.upsertEntity(
+      { partitionKey: PIPELINE, rowKey: PIPELINE, ...record, lastAlertAt: record.lastAlertAt ?? '' },
+      'Replace',
+    );
   }
 
   /**

@@ -1,3 +1,4 @@
+import { RestError } from '@azure/core-rest-pipeline';
 import type { TableClient } from '@azure/data-tables';
 import { createHash } from 'node:crypto';
 import type { HeartbeatStore, LastSeen, Sighting } from '../ports';
@@ -80,6 +81,23 @@ export class TableHeartbeatStore implements HeartbeatStore {
       const seen = latest.get(entity.subscriptionId) ?? {};
       if (!seen[kind] || seen[kind]! < entity.lastSeen) seen[kind] = entity.lastSeen;
       latest.set(entity.subscriptionId, seen);
+    }
+    return latest;
+  }
+
+  /** The latest sighting per data type over every subscription, streaming or snapshot: is data flowing at all. */
+  async lastSeenByDataType(): Promise<Map<DataType, Date>> {
+    const latest = new Map<DataType, Date>();
+    try {
+      for await (const entity of this.table.listEntities<{ dataType: DataType; lastSeen: Date }>({
+        queryOptions: { select: ['dataType', 'lastSeen'] },
+      })) {
+        const known = latest.get(entity.dataType);
+        if (!known || known < entity.lastSeen) latest.set(entity.dataType, entity.lastSeen);
+      }
+    } catch (error) {
+      // No table yet: nothing has been seen.
+      if (!(error instanceof RestError && error.statusCode === 404)) throw error;
     }
     return latest;
   }

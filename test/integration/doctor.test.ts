@@ -1,0 +1,355 @@
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TableClient } from '@azure/data-tables';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
+import { DEPLOYMENT, IDS, sampleDeployment } from '../../dev/sampleDeployment';
+import { automation } from '../../dev/sampleEstate';
+import type { DoctorReport } from '../../lib/doctor/model';
+import { ensureTable } from '../../lib/azure/clients';
+import { ROLES } from '../../lib/doctor/roles';
+import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../../lib/state/coverageState';
+import { HEARTBEAT_TABLE } from '../../lib/state/heartbeat';
+import { BlobParkingStore } from '../../lib/sinks/parking';
+import { cli } from '../helpers/cli';
+import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
+
+const cert = () => ({
+  cert: readFileSync(process.env.DEFENDER_EXPORT_DEV_CERT!, 'utf8'),
+  key: readFileSync(process.env.DEFENDER_EXPORT_DEV_KEY!, 'utf8'),
+});
+
+// Checks run at a pinned "now"; heartbeats and parked items are seeded relative to it.
+const NOW = new Date('2026-11-24T12:00:00Z');
+const atNow = () => NOW;
+const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+let local: LocalAzure;
+let arm: ArmStandIn;
+/** The app's settings as the stand-in serves them (fresh containers per test). */
+let appSettings: Record<string, string>;
+
+beforeAll(async () => {
+  local = await startLocalAzure();
+  arm = await startArmStandIn({
+    ...cert(),
+    token: local.logs.token,
+    estate: [
+      {
+        subscriptionId: DEPLOYMENT.subscriptionId,
+        displayName: 'Security tooling',
+        automations: [automation(DEPLOYMENT.subscriptionId, 'exportToEventHub')],
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await arm?.close();
+  await local?.close();
+});
+
+/** A healthy deployment, anew for every test: each test breaks one thing. */
+beforeEach(async () => {
+  const { LOCAL_DEV_BEARER_TOKEN: _token, ...env } = local.env({
+    COVERAGE_DESTINATIONS: `${IDS.namespace}/eventhubs/defender-cloud`,
+  });
+  const deployment = sampleDeployment({
+    immutableId: local.logs.ruleId,
+    logsEndpoint: local.logs.url,
+    settings: { ...env, AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url },
+  });
+  arm.resources.clear();
+  for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
+  arm.roleAssignments.splice(0, Infinity, ...deployment.roleAssignments);
+  arm.appSettings.clear();
+  appSettings = deployment.appSettings[IDS.site]!;
+  arm.appSettings.set(IDS.site.toLowerCase(), appSettings);
+  arm.forbidden.clear();
+  // The containers and tables the app creates at its first batch.
+  const blobs = local.blobs;
+  for (const name of [env.ARCHIVE_CONTAINER!, env.PARKED_CONTAINER!, env.DEADLETTER_CONTAINER!])
+    await blobs.getContainerClient(name).createIfNotExists();
+  for (const name of [HEARTBEAT_TABLE, COVERAGE_TABLE, COVERAGE_HISTORY_TABLE])
+    await ensureTable(
+      TableClient.fromConnectionString(local.azurite.connectionString(), name, {
+        allowInsecureConnection: true,
+      }),
+    );
+});
+
+/** `doctor --app` as an operator signed in for the stand-ins runs it. */
+const operator = () => ({
+  LOCAL_DEV_BEARER_TOKEN: local.logs.token,
+  AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
+});
+const APP = [
+  '--app',
+  DEPLOYMENT.app,
+  '--resource-group',
+  DEPLOYMENT.resourceGroup,
+  '--subscription',
+  DEPLOYMENT.subscriptionId,
+];
+
+async function doctorJson(args: string[] = [], env = operator()) {
+  const result = await cli(['doctor', ...APP, ...args, '-o', 'json'], '', env, atNow);
+  return { ...result, report: JSON.parse(result.stdout || 'null') as DoctorReport };
+}
+
+const line = (report: DoctorReport, name: string) => report.checks.find((c) => c.name === name);
+const failed = (report: DoctorReport) => report.checks.filter((c) => c.status === 'fail');
+
+const resource = (id: string) => arm.resources.get(id.toLowerCase())!;
+const ruleColumns = () =>
+  (
+    resource(IDS.rule).properties.streamDeclarations as Record<
+      string,
+      { columns: Array<{ name: string; type: string }> }
+    >
+  )['Custom-DefenderExport']!.columns;
+
+describe('defender-export doctor', () => {
+  it("passes a healthy deployment, reading the app's settings and its identity's roles", async () => {
+    const { code, report, stderr } = await doctorJson();
+    expect(stderr).toBe('');
+    expect(failed(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.settingsFrom).toBe(`app ${DEPLOYMENT.app} in ${DEPLOYMENT.resourceGroup}`);
+    expect(report.principal?.id).toBe(DEPLOYMENT.principalId);
+    for (const name of [
+      'data collection rule',
+      'stream Custom-DefenderExport',
+      'data flow',
+      'ingestion endpoint',
+      'table DefenderExport_CL',
+      'role Monitoring Metrics Publisher',
+      'namespace',
+      'hub defender-cloud',
+      `consumer group ${DEPLOYMENT.consumerGroup} of defender-xdr`,
+      'role Azure Event Hubs Data Receiver',
+      'subscriptions',
+      'continuous export settings',
+      'role Security Reader',
+      `container ${appSettings.ARCHIVE_CONTAINER}`,
+      'table DefenderExportHeartbeat',
+    ]) {
+      expect(line(report, name)?.status, name).toBe('pass');
+    }
+    expect(line(report, 'hub defender-cloud')?.detail).toMatch(/^4 partitions, Active/);
+  });
+
+  it('prints a table of ✓ lines and never a setting value', async () => {
+    const { code, stdout } = await cli(['doctor', ...APP], '', operator(), atNow);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^✓ logs +stream Custom-DefenderExport +declares the row's 20 columns$/m);
+    expect(stdout).toMatch(/^\d+ passed, 0 failed/m);
+    for (const secret of [AZURITE_KEY, local.logs.token, appSettings.AzureWebJobsStorage!])
+      expect(stdout).not.toContain(secret);
+  });
+
+  it('names the column a rule lacks and the one it types differently', async () => {
+    const columns = ruleColumns();
+    columns.splice(
+      columns.findIndex((c) => c.name === 'Trimmed'),
+      1,
+    );
+    columns.find((c) => c.name === 'PartIndex')!.type = 'string';
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    expect(failed(report).map((c) => c.name)).toEqual(['stream Custom-DefenderExport']);
+    expect(line(report, 'stream Custom-DefenderExport')!.detail).toBe(
+      'the stream does not match the row: missing Trimmed (boolean); PartIndex is string, the row sends int',
+    );
+    expect(line(report, 'stream Custom-DefenderExport')!.fix).toMatch(/Redeploy infra\/main\.bicep/);
+
+    const table = await cli(['doctor', ...APP], '', operator(), atNow);
+    expect(table.stdout).toMatch(
+      /^✗ logs +stream Custom-DefenderExport +the stream does not match the row: missing Trimmed/m,
+    );
+    expect(table.stdout).toMatch(/^ +fix: Redeploy infra\/main\.bicep/m);
+  });
+
+  it('finds a table that lacks a column the row sends', async () => {
+    const schema = resource(IDS.table).properties.schema as { columns: Array<{ name: string }> };
+    schema.columns = schema.columns.filter((c) => c.name !== 'ArchiveBlob');
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    expect(line(report, 'table DefenderExport_CL')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('missing ArchiveBlob (string)'),
+    });
+  });
+
+  it('fails a missing consumer group and says how to create it', async () => {
+    arm.resources.delete(
+      `${IDS.namespace}/eventhubs/defender-xdr/consumergroups/${DEPLOYMENT.consumerGroup}`.toLowerCase(),
+    );
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    const group = line(report, `consumer group ${DEPLOYMENT.consumerGroup} of defender-xdr`)!;
+    expect(group.status).toBe('fail');
+    expect(group.detail).toMatch(
+      /EVENTHUB_CONSUMER_GROUP: defender-xdr has no consumer group defender-export/,
+    );
+    expect(group.fix).toMatch(
+      /az eventhubs eventhub consumer-group create .*--eventhub-name defender-xdr --name defender-export/,
+    );
+    expect(line(report, `consumer group ${DEPLOYMENT.consumerGroup} of defender-cloud`)!.status).toBe('pass');
+  });
+
+  it("fails a role the app's identity does not hold, with the command that grants it", async () => {
+    arm.roleAssignments.splice(
+      arm.roleAssignments.findIndex((a) => a.roleDefinition === ROLES.monitoringMetricsPublisher),
+      1,
+    );
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    const role = line(report, 'role Monitoring Metrics Publisher')!;
+    expect(role.status).toBe('fail');
+    expect(role.fix).toContain(
+      `az role assignment create --assignee-object-id ${DEPLOYMENT.principalId} --role "Monitoring Metrics Publisher" --scope ${IDS.rule}`,
+    );
+  });
+
+  it('accepts a role held higher up, on the resource group', async () => {
+    const at = arm.roleAssignments.find((a) => a.roleDefinition === ROLES.monitoringMetricsPublisher)!;
+    at.scope = IDS.group;
+    const { report } = await doctorJson();
+    expect(line(report, 'role Monitoring Metrics Publisher')).toMatchObject({
+      status: 'pass',
+      detail: `held on ${IDS.group} (inherited)`,
+    });
+  });
+
+  it('fails a container the identity cannot write to', async () => {
+    const sas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('rl'),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        services: AccountSASServices.parse('b').toString(),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      },
+      new StorageSharedKeyCredential('devstoreaccount1', AZURITE_KEY),
+    ).toString();
+    appSettings.ARCHIVE_STORAGE = `BlobEndpoint=http://127.0.0.1:${local.azurite.blobPort}/devstoreaccount1;SharedAccessSignature=${sas}`;
+    const { code, report, stdout } = await doctorJson();
+    expect(code).toBe(1);
+    const archive = line(report, `container ${appSettings.ARCHIVE_CONTAINER}`)!;
+    expect(archive.status).toBe('fail');
+    expect(archive.detail).toMatch(
+      /a probe blob could not be written .*\(HTTP 403 AuthorizationPermissionMismatch\)/,
+    );
+    expect(stdout).not.toContain(sas);
+  });
+
+  it('reports a parked backlog, failing once the oldest item has waited a day', async () => {
+    const parked = new BlobParkingStore(local.blobs.getContainerClient(appSettings.PARKED_CONTAINER!));
+    const item = (hoursAgo: number) => ({
+      version: 1 as const,
+      origin: {
+        source: 'defender-cloud',
+        partitionId: '0',
+        firstSequenceNumber: hoursAgo,
+        lastSequenceNumber: hoursAgo,
+      },
+      events: 1,
+      attempts: 3,
+      firstParkedAt: new Date(NOW.getTime() - hoursAgo * 3_600_000).toISOString(),
+      lastError: { status: 503, message: 'Service Unavailable' },
+      destination: 'logs' as const,
+      stream: 'Custom-DefenderExport',
+      rows: [`{"hoursAgo":${hoursAgo}}`],
+    });
+    await parked.park(item(2), NOW);
+    const recent = await doctorJson();
+    expect(recent.code).toBe(0);
+    expect(line(recent.report, 'parked items')).toMatchObject({ status: 'warn' });
+
+    await parked.park(item(30), NOW);
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    expect(line(report, 'parked items')!.status).toBe('fail');
+    expect(line(report, 'parked items')!.detail).toMatch(/2 parked items/);
+  });
+
+  it('--probe sends one row the stand-in accepts, marked DataType "Probe"', async () => {
+    const before = local.logs.accepted('Custom-DefenderExport').length;
+    const { report } = await doctorJson(['--probe']);
+    expect(line(report, 'probe row')?.status).toBe('pass');
+    const rows = local.logs.accepted('Custom-DefenderExport').slice(before);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ DataType: 'Probe', TimeGenerated: NOW.toISOString() });
+  });
+
+  it('checks local.settings.json as it is, roles of --principal-id', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'doctor-')), 'local.settings.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        IsEncrypted: false,
+        Values: { ...appSettings, LOCAL_DEV_BEARER_TOKEN: local.logs.token },
+      }),
+    );
+    const { code, stdout } = await cli(
+      ['doctor', '--settings', file, '--principal-id', DEPLOYMENT.principalId, '-o', 'json'],
+      '',
+      {},
+      atNow,
+    );
+    const report = JSON.parse(stdout) as DoctorReport;
+    expect(report.settingsFrom).toBe(file);
+    expect(report.principal).toEqual({ id: DEPLOYMENT.principalId, from: '--principal-id' });
+    expect(failed(report)).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  it('a rule that cannot be found, and settings that do not load, are failures with the setting named', async () => {
+    arm.resources.delete(IDS.rule.toLowerCase());
+    const { report } = await doctorJson();
+    expect(line(report, 'data collection rule')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^LOGS_DCR_RESOURCE_ID: no such rule \(HTTP 404 ResourceNotFound/),
+    });
+
+    appSettings.RECORD_SIZE_LIMIT_BYTES = '10';
+    const broken = await doctorJson();
+    expect(broken.code).toBe(1);
+    expect(failed(broken.report).map((c) => c.name)).toEqual(['RECORD_SIZE_LIMIT_BYTES']);
+  });
+
+  it('exits 2 for usage and for an app that cannot be read', async () => {
+    const usage = await cli(['doctor', '--app', DEPLOYMENT.app], '', operator(), atNow);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--app needs --resource-group and --subscription/);
+    const missing = await cli(
+      [
+        'doctor',
+        '--app',
+        'func-nope',
+        '--resource-group',
+        DEPLOYMENT.resourceGroup,
+        '--subscription',
+        DEPLOYMENT.subscriptionId,
+      ],
+      '',
+      operator(),
+      atNow,
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^defender-export: error: app func-nope in rg-defender-export could not be read: HTTP 404 ResourceNotFound/m,
+    );
+    const file = await cli(['doctor', '--settings', '/nonexistent/local.settings.json'], '', {}, atNow);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/--settings \/nonexistent\/local\.settings\.json: no such file/);
+  });
+});
