@@ -371,8 +371,13 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
     Object.entries(options.appSettings ?? {}).map(([id, settings]) => [id.toLowerCase(), settings]),
   );
   const forbidden = new Set<string>();
+  // One management group holds every subscription here: an assignment on it, or on the root, is above all.
   const isAtOrAbove = (scope: string, of: string) =>
-    of === scope || of.startsWith(`${scope.replace(/\/+$/, '')}/`);
+    of === scope ||
+    scope === '/' ||
+    (scope.startsWith('/providers/microsoft.management/managementgroups/') &&
+      of.startsWith('/subscriptions/')) ||
+    of.startsWith(`${scope.replace(/\/+$/, '')}/`);
 
   /**
    * Resources by id, role assignments at a scope and a site's app settings; undefined for the paths the
@@ -394,13 +399,16 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
         };
       const scope = lower.slice(0, roles) || '/';
       const filter = url.searchParams.get('$filter') ?? '';
+      // Groups are not modelled: assignedTo() matches the principal's own assignments.
+      const assignedTo = /^atScope\(\) and assignedTo\('([^']+)'\)$/i.exec(filter.trim())?.[1]?.toLowerCase();
       const principal = /^principalId eq '([^']+)'$/i.exec(filter.trim())?.[1]?.toLowerCase();
-      if (filter && !principal && filter.trim() !== 'atScope()')
+      if (filter && !principal && !assignedTo && filter.trim() !== 'atScope()')
         return { status: 400, body: error('InvalidFilter', `The filter '${filter}' is not supported.`) };
       // principalId eq: at, above and below the scope; atScope(): at and above; none: all three.
       const value = roleAssignments
         .filter((a) => {
           const at = a.scope.toLowerCase();
+          if (assignedTo) return a.principalId.toLowerCase() === assignedTo && isAtOrAbove(at, scope);
           if (principal)
             return (
               a.principalId.toLowerCase() === principal && (isAtOrAbove(at, scope) || isAtOrAbove(scope, at))

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
+import { run } from '../lib/cli/program';
 import { replayCommand } from '../lib/cli/replayCommand';
 import { loadCoverageConfig, loadDeliveryConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
@@ -15,6 +16,7 @@ import { reconcileCoverage } from '../lib/coverage/reconcile';
 import { startArmStandIn } from './armServer';
 import { startAzurite } from './azurite';
 import { startLogsIngestionStandIn } from './logsIngestionServer';
+import { DEPLOYMENT, IDS, sampleDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver } from './webhookReceiver';
 import { withTrustedCertificate, type TrustedCertificate } from './trustedCertificate';
@@ -165,6 +167,76 @@ async function demoCoverage(
   }
 }
 
+/**
+ * `doctor --app` against the deployment as Resource Manager would show it (dev/sampleDeployment.ts), with the
+ * demo's own settings as the app's: every check, then a rule someone edited by hand.
+ */
+async function demoDoctor(
+  cert: TrustedCertificate,
+  deliveryEnv: NodeJS.ProcessEnv,
+  token: string,
+): Promise<string> {
+  const arm = await startArmStandIn({ ...cert, estate: sampleEstate(), token });
+  try {
+    const deployment = sampleDeployment({
+      immutableId: deliveryEnv.LOGS_DCR_IMMUTABLE_ID!,
+      logsEndpoint: deliveryEnv.LOGS_INGESTION_ENDPOINT!,
+      settings: {
+        ...deliveryEnv,
+        LOCAL_DEV_BEARER_TOKEN: undefined, // never an app setting in Azure
+        AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
+        COVERAGE_DESTINATIONS: SAMPLE_HUB,
+      },
+    });
+    for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
+    arm.roleAssignments.push(...deployment.roleAssignments);
+    for (const [site, settings] of Object.entries(deployment.appSettings))
+      arm.appSettings.set(site.toLowerCase(), settings);
+    const app = [
+      '--app',
+      DEPLOYMENT.app,
+      '--resource-group',
+      DEPLOYMENT.resourceGroup,
+      '--subscription',
+      DEPLOYMENT.subscriptionId,
+    ];
+    const io = {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stdout,
+      env: { LOCAL_DEV_BEARER_TOKEN: token, AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url },
+    };
+    heading(
+      `doctor: ${DEPLOYMENT.app} as a local Resource Manager shows it (defender-export doctor ${app.join(' ')} --probe)`,
+    );
+    const healthy = await run(['doctor', ...app, '--probe'], io);
+
+    heading('someone edits the rule by hand: PartIndex becomes a string and Trimmed is dropped');
+    const rule = arm.resources.get(IDS.rule.toLowerCase())!;
+    const columns = (
+      rule.properties.streamDeclarations as Record<string, { columns: Array<{ name: string; type: string }> }>
+    )['Custom-DefenderExport']!.columns;
+    columns.find((c) => c.name === 'PartIndex')!.type = 'string';
+    columns.splice(
+      columns.findIndex((c) => c.name === 'Trimmed'),
+      1,
+    );
+    process.stdout.write(
+      `$ defender-export doctor ... --query "checks[?status=='fail'].[name, detail]" -o tsv\n`,
+    );
+    const drifted = await run(
+      ['doctor', ...app, '--query', "checks[?status=='fail'].[name, detail]", '-o', 'tsv'],
+      io,
+    );
+    process.stdout.write(`(exit code ${drifted})\n`);
+    return healthy === 0 && drifted === 1
+      ? 'ok (healthy: exit 0; drifted rule: exit 1)'
+      : `unexpected: exit ${healthy}, then ${drifted}`;
+  } finally {
+    await arm.close();
+  }
+}
+
 async function main(cert: TrustedCertificate): Promise<number> {
   const started = Date.now();
   heading('starting Azurite and the https Logs Ingestion stand-in');
@@ -243,6 +315,7 @@ async function main(cert: TrustedCertificate): Promise<number> {
     }
 
     const coverage = await demoCoverage(cert, env, logs.token);
+    const doctor = await demoDoctor(cert, env, logs.token);
 
     heading('summary');
     const accounted = ledger.invalid + ledger.dropped + ledger.routed;
@@ -251,13 +324,15 @@ async function main(cert: TrustedCertificate): Promise<number> {
         `${ledger.problems.length === 0 ? 'every event accounted for' : `PROBLEMS: ${ledger.problems.join('; ')}`}\n`,
     );
     process.stdout.write(`coverage: ${coverage}\n`);
+    process.stdout.write(`doctor: ${doctor}\n`);
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     // The malformed inputs are dead-lettered and the estate has gaps on purpose: the demo succeeds when
     // every event is accounted for and the coverage alerts arrived.
     return ledger.problems.length === 0 &&
       accounted === ledger.received &&
       code !== 70 &&
-      coverage.startsWith('ok')
+      coverage.startsWith('ok') &&
+      doctor.startsWith('ok')
       ? 0
       : 1;
   } finally {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { ROLES } from '../lib/doctor/roles';
+import { ROW_COLUMNS } from '../lib/records/row';
 import type { ArmResource, RoleAssignment } from './armServer';
 
 /**
@@ -39,7 +38,7 @@ export const IDS = {
   storage: `${group}/providers/Microsoft.Storage/storageAccounts/${DEPLOYMENT.storageAccount}`,
 };
 
-const ROW_COLUMNS_FILE = resolve(__dirname, '../infra/row-columns.json');
+const MANAGEMENT_GROUP = '/providers/Microsoft.Management/managementGroups/contoso-security';
 /** A stream column's type as a table spells it. */
 const tableType = (type: string) => (type === 'datetime' ? 'dateTime' : type);
 
@@ -58,9 +57,8 @@ export function sampleDeployment(options: {
   logsEndpoint: string;
   settings: Record<string, string | undefined>;
 }): SampleDeployment {
-  const columns = (
-    JSON.parse(readFileSync(ROW_COLUMNS_FILE, 'utf8')) as { columns: Array<{ name: string; type: string }> }
-  ).columns;
+  // The rule declares the row's columns (infra/row-columns.json, kept equal to ROW_COLUMNS by the tests).
+  const columns = ROW_COLUMNS.map((c) => ({ name: c.name, type: c.type }));
   const location = 'westeurope';
   const hubs = DEPLOYMENT.hubs.flatMap((hub): ArmResource[] => [
     {
@@ -190,12 +188,8 @@ export function sampleDeployment(options: {
       scope: `${IDS.namespace}/eventhubs/${hub}`,
       roleDefinition: ROLES.eventHubsDataReceiver,
     })),
-    // infra/coverage-access.bicep grants it on the management group; here, on the subscription.
-    {
-      ...principal,
-      scope: `/subscriptions/${DEPLOYMENT.subscriptionId}`,
-      roleDefinition: ROLES.securityReader,
-    },
+    // As infra/coverage-access.bicep grants it: on the management group above every subscription.
+    { ...principal, scope: MANAGEMENT_GROUP, roleDefinition: ROLES.securityReader },
   ];
   const settings = Object.fromEntries(
     Object.entries({

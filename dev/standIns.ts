@@ -11,6 +11,7 @@ import { startArmStandIn, type ArmStandIn } from './armServer';
 import { startAzurite, type Azurite } from './azurite';
 import { createDevCertificate, type DevCertificate } from './certificates';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from './logsIngestionServer';
+import { DEPLOYMENT, IDS, sampleDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, SAMPLE_SUBSCRIPTIONS, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver, type WebhookReceiver } from './webhookReceiver';
 
@@ -299,7 +300,20 @@ async function main(argv: string[]): Promise<void> {
     AZURE_RESOURCE_MANAGER_ENDPOINT: running.arm.url,
     COVERAGE_DESTINATIONS: SAMPLE_HUB,
     COVERAGE_WEBHOOK_URL: running.webhook.url,
+    // The rule as the local Resource Manager serves it, for `doctor` (there is no Event Hub locally: no
+    // EVENTHUB_NAMESPACE_RESOURCE_ID, so doctor says it did not check the hubs).
+    LOGS_DCR_RESOURCE_ID: IDS.rule,
   };
+  // The deployment doctor --app reads (dev/sampleDeployment.ts), with these settings as the app's.
+  const deployment = sampleDeployment({
+    immutableId: logs.ruleId,
+    logsEndpoint: logs.url,
+    settings: { ...settings, LOCAL_DEV_BEARER_TOKEN: undefined, NODE_EXTRA_CA_CERTS: undefined },
+  });
+  for (const r of deployment.resources) running.arm.resources.set(r.id.toLowerCase(), r);
+  running.arm.roleAssignments.push(...deployment.roleAssignments);
+  for (const [site, values] of Object.entries(deployment.appSettings))
+    running.arm.appSettings.set(site.toLowerCase(), values);
 
   // The heartbeats the demo's replay of the Defender samples leaves: the two covered subscriptions sent data
   // just now, the silent one ten days ago; so coverage shows them Covered and Stale, as the estate means.
@@ -329,6 +343,9 @@ async function main(argv: string[]): Promise<void> {
     `  Resource Manager      ${running.arm.url}  (sample estate: ${running.arm.estate.length} subscriptions)`,
   );
   out(`  webhook receiver      ${running.webhook.url}`);
+  out(
+    `  a deployed app        defender-export doctor --app ${DEPLOYMENT.app} --resource-group ${DEPLOYMENT.resourceGroup} --subscription ${DEPLOYMENT.subscriptionId}`,
+  );
   out(`  certificate to trust  ${certificate.certFile}`);
   out(
     fixed

@@ -47,8 +47,25 @@ export async function reconcileCoverage(
   }
   const { deps, pipeline: pipelineDeps, remediate } = await built;
   // The timer does everything the command line does only when asked: keep the state, send the Coverage
-  // rows, post the alerts.
-  const report = await reconcile(deps, { remediate, dryRun: false, record: true, notify: true });
+  // rows, post the alerts. The pipeline's health is judged even when the reconciliation fails.
+  let report: CoverageReport | undefined;
+  let failure: unknown;
+  try {
+    report = await reconcile(deps, { remediate, dryRun: false, record: true, notify: true });
+    logCoverage(report, context);
+  } catch (error) {
+    failure = error;
+  }
+  const pipeline = await checkPipeline(pipelineDeps);
+  const health = JSON.stringify({ pipeline });
+  if (pipeline.status === 'Broken') context.error(health);
+  else if (pipeline.status === 'Degraded') context.warn(health);
+  else context.info(health);
+  if (!report) throw failure;
+  return { coverage: report, pipeline };
+}
+
+function logCoverage(report: CoverageReport, context: InvocationContext): void {
   const { subscriptions: _all, ...summary } = report;
   const line = JSON.stringify({
     coverage: { ...summary, remediation: report.remediation.map(({ body: _b, ...change }) => change) },
@@ -59,13 +76,6 @@ export async function reconcileCoverage(
   if (unreachable > 0 && unreachable === report.subscriptions.length) context.error(line);
   else if (report.gaps > 0 || unreachable > 0) context.warn(line);
   else context.info(line);
-
-  const pipeline = await checkPipeline(pipelineDeps);
-  const health = JSON.stringify({ pipeline });
-  if (pipeline.status === 'Broken') context.error(health);
-  else if (pipeline.status === 'Degraded') context.warn(health);
-  else context.info(health);
-  return { coverage: report, pipeline };
 }
 
 app.timer('reconcileCoverage', {

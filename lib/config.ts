@@ -69,7 +69,8 @@ const range = (
   );
 };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A GUID: subscription, tenant, client and object ids. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The resource id of one resource of `type` (provider/type), without a trailing slash. */
 const resourceId = (type: string, what: string) =>
@@ -78,7 +79,7 @@ const resourceId = (type: string, what: string) =>
     .trim()
     .regex(
       new RegExp(
-        `^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\\w._()]{1,90}/providers/${type.replace('.', '\\.')}/[^/]+$`,
+        `^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\\w._()]{1,90}/providers/${type.replace('.', '\\.')}/[-\\w.()]{1,260}$`,
         'i',
       ),
       `must be the resource id of ${what}: /subscriptions/<id>/resourceGroups/<group>/providers/${type}/<name>`,

@@ -96,7 +96,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** A token for `scope`, or a throw: the credential's own error, or one with code ETIMEOUT after `ms`. */
-export async function tokenWithin(credential: TokenCredential, scope: string, ms: number): Promise<AccessToken> {
+export async function tokenWithin(
+  credential: TokenCredential,
+  scope: string,
+  ms: number,
+): Promise<AccessToken> {
   const token = await withTimeout(
     credential.getToken(scope, { abortSignal: AbortSignal.timeout(ms) }),
     ms,

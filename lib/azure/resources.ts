@@ -56,6 +56,19 @@ function lookupOf(error: unknown): Exclude<Lookup<never>, { found: never }> {
   };
 }
 
+/**
+ * A resource id this reader may put in a path: every segment a plain name. Ids come from settings and from
+ * ARM's own answers; `getById` sends them as they are, so `?`, `#`, `%` or `..` must never get through.
+ */
+export function isResourceId(id: string): boolean {
+  return /^(\/[-\w.()$]+)+$/.test(id) && !/\/\.\.?(\/|$)/.test(id);
+}
+
+/** Why a read found nothing, in one phrase: ARM's status, code and message. */
+export function reasonOf(lookup: Exclude<Lookup<unknown>, { found: unknown }>): string {
+  return 'missing' in lookup ? lookup.missing : 'denied' in lookup ? lookup.denied : lookup.failed;
+}
+
 const withoutSlash = (id: string) => id.replace(/^\/+/, '');
 
 async function lookup<T>(read: () => Promise<T>): Promise<Lookup<T>> {
@@ -91,23 +104,24 @@ export class ResourceReader {
 
   /** One resource by its id. */
   get(id: string, apiVersion: string): Promise<Lookup<Resource>> {
+    if (!isResourceId(id))
+      return Promise.resolve({ failed: `not a resource id: ${JSON.stringify(id.slice(0, 200))}` });
     // The SDK's path is `/{resourceId}`: an id with its leading slash would make `//subscriptions/…`.
     return lookup(
       async () => (await this.resources.resources.getById(withoutSlash(id), apiVersion)) as Resource,
     );
   }
 
-  /** The role assignments of `principalId` at `scope` and above it (inherited), every page. */
+  /**
+   * The role assignments that reach `scope` for `principalId`: at the scope and above it (a resource group,
+   * the subscription, a management group), held directly or through a group (`atScope() and assignedTo`).
+   */
   roleAssignments(scope: string, principalId: string): Promise<Lookup<RoleAssignmentFact[]>> {
     return lookup(async () => {
       const facts: RoleAssignmentFact[] = [];
-      const within = scope.toLowerCase();
       for await (const assignment of this.authorization.roleAssignments.listForScope(withoutSlash(scope), {
-        filter: `principalId eq '${principalId.replace(/'/g, "''")}'`,
+        filter: `atScope() and assignedTo('${principalId.replace(/'/g, "''")}')`,
       })) {
-        const at = (assignment.scope ?? '').toLowerCase();
-        // The filter also returns assignments below the scope, which grant nothing on it.
-        if (!(within === at || within.startsWith(`${at.replace(/\/+$/, '')}/`))) continue;
         facts.push({
           scope: assignment.scope ?? '',
           roleDefinition: (assignment.roleDefinitionId ?? '').split('/').pop()!.toLowerCase(),

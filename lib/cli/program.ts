@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadConfig, loadCoverageConfig, loadDeliveryConfig } from '../config';
+import { GUID, loadConfig, loadCoverageConfig, loadDeliveryConfig } from '../config';
 import { buildCoverageDependencies } from '../coverage/dependencies';
 import { buildDependencies } from '../dependencies';
 import { ConfigError } from '../errors';
@@ -52,8 +52,7 @@ function isoTime(value: string): string {
 }
 
 function objectId(value: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value.trim()))
-    throw new InvalidArgumentError('must be an object id (a GUID)');
+  if (!GUID.test(value.trim())) throw new InvalidArgumentError('must be an object id (a GUID)');
   return value.trim();
 }
 

@@ -1,7 +1,7 @@
 import type { ResourceReader } from '../azure/resources';
 import { EstateReader } from '../coverage/estate';
 import type { ResourceManagerClients } from '../coverage/estate';
-import { check, type Check } from './model';
+import { check, oneLine, type Check } from './model';
 import { roleCheck, ROLES } from './roles';
 
 /**
@@ -35,7 +35,7 @@ export async function coverageChecks(
         'coverage',
         'subscriptions',
         'fail',
-        `the subscriptions could not be listed (${(error as Error).message.split('\n')[0]})`,
+        `the subscriptions could not be listed (${oneLine(error)})`,
         'Check AZURE_RESOURCE_MANAGER_ENDPOINT, and grant the identity Security Reader on the management group or subscriptions (infra/coverage-access.bicep).',
       ),
     ];

@@ -22,7 +22,7 @@ import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
 import { coverageChecks } from './coverageChecks';
 import { eventHubChecks, eventHubNamespaceHost } from './eventHubChecks';
 import { logsResourceChecks } from './logsChecks';
-import { check, countChecks, type Check, type DoctorReport } from './model';
+import { check, countChecks, oneLine, type Check, type DoctorReport } from './model';
 import { probeRow } from './probe';
 import { roleCheck, ROLES } from './roles';
 import { principalOfToken, type SettingsSource } from './settingsSource';
@@ -48,8 +48,21 @@ export interface DoctorOptions {
 /** Runs every check it can; one that cannot run is a `skip` line saying why. Never throws for a finding. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const now = options.clock();
-  const env = options.source.env;
   const checks: Check[] = [];
+  // The app resolves Key Vault references itself; from outside they are text. Checked as unset.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(options.source.env)) {
+    if (value?.trim().startsWith('@Microsoft.KeyVault(')) {
+      checks.push(
+        check(
+          'settings',
+          name,
+          'warn',
+          `${name} is a Key Vault reference: the app resolves it, the doctor cannot`,
+        ),
+      );
+    } else env[name] = value;
+  }
   const coverageOn = Boolean(env.COVERAGE_DESTINATIONS?.trim());
   let config: DeliveryConfig | undefined;
   try {
@@ -91,11 +104,14 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const tokens = await tokenChecks([...targets, armTarget], options.tokenTimeoutMs ?? 20_000);
   checks.push(...tokens.checks);
 
+  // --principal-id first; then a deployed app's identity; the signed-in one only when checking local
+  // settings (with --app, your own roles would say nothing about the app's).
+  const signedIn = tokens.armToken ? principalOfToken(tokens.armToken) : undefined;
   const principal =
-    options.source.principal ??
     (options.principalId ? { id: options.principalId, from: '--principal-id' } : undefined) ??
-    (tokens.armToken && principalOfToken(tokens.armToken)
-      ? { id: principalOfToken(tokens.armToken)!, from: 'the signed-in identity (its token)' }
+    options.source.principal ??
+    (!options.source.app && signedIn
+      ? { id: signedIn, from: 'the signed-in identity (its token)' }
       : undefined);
   const reader = tokens.armToken
     ? new ResourceReader(clients.credential(), arm, options.armRetry)
@@ -128,7 +144,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         'credential',
         'identity',
         'warn',
-        'could not tell whose roles to check, so role checks were skipped',
+        options.source.app
+          ? "the app's managed identity was not found (none, or AZURE_CLIENT_ID names none of its user-assigned ones), so role checks were skipped"
+          : 'could not tell whose roles to check, so role checks were skipped',
         'Pass --principal-id <object id>, or --app to check a deployed app and its managed identity.',
       ),
     );
@@ -154,46 +172,48 @@ function report(
 /** A check that threw (a bug, or a client failing in a way nobody foresaw) is a failed line, not a crash. */
 const crashed =
   (area: Check['area']) =>
-  (error: unknown): Check[] => [
-    check(area, area, 'fail', `the check itself failed: ${(error as Error)?.message ?? String(error)}`),
-  ];
+  (error: unknown): Check[] => [check(area, area, 'fail', `the check itself failed: ${oneLine(error)}`)];
 
 /** One token per credential and audience, each a line naming the settings that need it. */
 async function tokenChecks(
   targets: readonly AccessTarget[],
   timeoutMs: number,
 ): Promise<{ checks: Check[]; armToken?: string }> {
-  const byAudience = new Map<string, { credential: TokenCredential; scope: string; users: AccessTarget[] }>();
+  // Two connections may use two identities for one audience (ARCHIVE_STORAGE__clientId, STATE_STORAGE__…).
+  const byAudience = new Map<
+    TokenCredential,
+    Map<string, { credential: TokenCredential; scope: string; users: AccessTarget[] }>
+  >();
   for (const target of targets) {
     if (!target.token) continue;
-    const key = `${target.token.scope}`;
-    const entry = byAudience.get(key) ?? {
-      credential: target.token.credential,
-      scope: target.token.scope,
-      users: [],
-    };
+    const { credential, scope } = target.token;
+    const scopes = byAudience.get(credential) ?? new Map();
+    byAudience.set(credential, scopes);
+    const entry = scopes.get(scope) ?? { credential, scope, users: [] };
     entry.users.push(target);
-    byAudience.set(key, entry);
+    scopes.set(scope, entry);
   }
   let armToken: string | undefined;
   const checks = await Promise.all(
-    [...byAudience.values()].map(async ({ credential, scope, users }) => {
-      const audience = scope.replace(/\/\.default$/, '');
-      const settings = [...new Set(users.map((u) => u.setting))].join(', ');
-      try {
-        const token = await tokenWithin(credential, scope, timeoutMs);
-        if (users.some((u) => u.setting === 'AZURE_RESOURCE_MANAGER_ENDPOINT')) armToken = token.token;
-        return check('credential', `token for ${audience}`, 'pass', `for ${settings}`);
-      } catch (error) {
-        return check(
-          'credential',
-          `token for ${audience}`,
-          'fail',
-          `no token (${settings}): ${credentialFailureText(error)}`,
-          "Locally: `az login` as someone who holds the roles; in Azure: the app's managed identity (AZURE_CLIENT_ID for a user-assigned one).",
-        );
-      }
-    }),
+    [...byAudience.values()]
+      .flatMap((scopes) => [...scopes.values()])
+      .map(async ({ credential, scope, users }) => {
+        const audience = scope.replace(/\/\.default$/, '');
+        const settings = [...new Set(users.map((u) => u.setting))].join(', ');
+        try {
+          const token = await tokenWithin(credential, scope, timeoutMs);
+          if (users.some((u) => u.setting === 'AZURE_RESOURCE_MANAGER_ENDPOINT')) armToken = token.token;
+          return check('credential', `token for ${audience}`, 'pass', `for ${settings}`);
+        } catch (error) {
+          return check(
+            'credential',
+            `token for ${audience}`,
+            'fail',
+            `no token (${settings}): ${credentialFailureText(error)}`,
+            "Locally: `az login` as someone who holds the roles; in Azure: the app's managed identity (AZURE_CLIENT_ID for a user-assigned one).",
+          );
+        }
+      }),
   );
   return { checks, ...(armToken ? { armToken } : {}) };
 }

@@ -1,4 +1,4 @@
-import { API_VERSIONS, type ResourceReader } from '../azure/resources';
+import { API_VERSIONS, reasonOf, type ResourceReader } from '../azure/resources';
 import { check, type Check } from './model';
 import { roleCheck, ROLES } from './roles';
 
@@ -28,9 +28,6 @@ export interface EventHubSettings {
 
 const resourceGroupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '<group>';
 
-const why = (read: { missing: string } | { denied: string } | { failed: string }) =>
-  'missing' in read ? read.missing : 'denied' in read ? read.denied : read.failed;
-
 /** The namespace the trigger connects to, each hub and its consumer group, and the identity's receive role. */
 export async function eventHubChecks(reader: ResourceReader, settings: EventHubSettings): Promise<Check[]> {
   const checks: Check[] = [];
@@ -41,7 +38,7 @@ export async function eventHubChecks(reader: ResourceReader, settings: EventHubS
         'event hubs',
         'namespace',
         'fail',
-        `EVENTHUB_NAMESPACE_RESOURCE_ID: ${'missing' in namespace ? 'no such namespace' : 'the namespace could not be read'} (${why(namespace)})`,
+        `EVENTHUB_NAMESPACE_RESOURCE_ID: ${'missing' in namespace ? 'no such namespace' : 'the namespace could not be read'} (${reasonOf(namespace)})`,
         'missing' in namespace
           ? 'Set EVENTHUB_NAMESPACE_RESOURCE_ID to the namespace the exports send to (the deployment sets it).'
           : 'Reading the namespace needs Reader on it.',
@@ -84,7 +81,7 @@ export async function eventHubChecks(reader: ResourceReader, settings: EventHubS
           'event hubs',
           `hub ${hub.name}`,
           'fail',
-          `${hub.setting}: ${'missing' in read ? `${namespace.found.name} has no hub ${hub.name}` : `the hub could not be read (${why(read)})`}`,
+          `${hub.setting}: ${'missing' in read ? `${namespace.found.name} has no hub ${hub.name}` : `the hub could not be read (${reasonOf(read)})`}`,
           `Create the hub, or set ${hub.setting} to the hub the exports send to.`,
         ),
       );
@@ -114,7 +111,7 @@ export async function eventHubChecks(reader: ResourceReader, settings: EventHubS
             'fail',
             'missing' in group
               ? `EVENTHUB_CONSUMER_GROUP: ${hub.name} has no consumer group ${settings.consumerGroup}: the trigger cannot start`
-              : `the consumer group could not be read (${why(group)})`,
+              : `the consumer group could not be read (${reasonOf(group)})`,
             `az eventhubs eventhub consumer-group create --resource-group ${resourceGroupOf(settings.namespaceId)} --namespace-name ${namespace.found.name} --eventhub-name ${hub.name} --name ${settings.consumerGroup}, or set EVENTHUB_CONSUMER_GROUP to one that exists.`,
           ),
     );

@@ -1,4 +1,4 @@
-import { API_VERSIONS, type Resource, type ResourceReader } from '../azure/resources';
+import { API_VERSIONS, isResourceId, reasonOf, type Resource, type ResourceReader } from '../azure/resources';
 import { ROW_COLUMNS } from '../records/row';
 import { check, type Check } from './model';
 
@@ -173,7 +173,7 @@ export async function logsResourceChecks(
           'fail',
           'missing' in read
             ? `LOGS_DCR_RESOURCE_ID: no such rule (${read.missing})`
-            : `LOGS_DCR_RESOURCE_ID: the rule could not be read (${'denied' in read ? read.denied : read.failed})`,
+            : `LOGS_DCR_RESOURCE_ID: the rule could not be read (${reasonOf(read)})`,
           'missing' in read
             ? 'Set LOGS_DCR_RESOURCE_ID to the rule the app sends to (the deployment output dataCollectionRuleId), or redeploy infra/main.bicep.'
             : 'Reading the rule needs Reader (or Monitoring Reader) on it.',
@@ -193,57 +193,58 @@ export async function logsResourceChecks(
   return { checks, rule };
 }
 
-const sameHost = (a: string, b: string) => {
+const hostOf = (url: string) => {
   try {
-    return new URL(a).host.toLowerCase() === new URL(b).host.toLowerCase();
+    return new URL(url).host.toLowerCase();
   } catch {
-    return false;
+    return url;
   }
 };
 
+/**
+ * LOGS_INGESTION_ENDPOINT is one the rule takes: its own (a rule of kind Direct) or its data collection
+ * endpoint's. Either will do: a rule may have both.
+ */
 async function endpointCheck(reader: ResourceReader, rule: Resource, endpoint: string): Promise<Check> {
   const properties = rule.properties as RuleProperties;
-  let ruleEndpoint = properties.endpoints?.logsIngestion;
-  if (!ruleEndpoint && properties.dataCollectionEndpointId) {
+  const endpoints = properties.endpoints?.logsIngestion ? [properties.endpoints.logsIngestion] : [];
+  let unread: string | undefined;
+  if (properties.dataCollectionEndpointId && isResourceId(properties.dataCollectionEndpointId)) {
     const dce = await reader.get(properties.dataCollectionEndpointId, API_VERSIONS.dataCollectionEndpoint);
-    if (!('found' in dce))
-      return check(
-        'logs',
-        'ingestion endpoint',
-        'warn',
-        `the rule's data collection endpoint could not be read (${'missing' in dce ? dce.missing : 'denied' in dce ? dce.denied : dce.failed})`,
-      );
-    ruleEndpoint = (dce.found.properties as { logsIngestion?: { endpoint?: string } }).logsIngestion
-      ?.endpoint;
+    if ('found' in dce) {
+      const own = (dce.found.properties as { logsIngestion?: { endpoint?: string } }).logsIngestion?.endpoint;
+      if (own) endpoints.push(own);
+    } else unread = reasonOf(dce);
   }
-  if (!ruleEndpoint)
+  const name = 'ingestion endpoint';
+  const host = hostOf(endpoint);
+  if (endpoints.some((e) => hostOf(e) === host))
+    return check('logs', name, 'pass', `LOGS_INGESTION_ENDPOINT is the rule's (${host})`);
+  if (unread && endpoints.length === 0)
+    return check('logs', name, 'warn', `the rule's data collection endpoint could not be read (${unread})`);
+  if (endpoints.length === 0)
     return check(
       'logs',
-      'ingestion endpoint',
+      name,
       'fail',
       'the rule has no logs ingestion endpoint (no data collection endpoint, and it is not of kind Direct)',
       REDEPLOY,
     );
-  return sameHost(ruleEndpoint, endpoint)
-    ? check(
-        'logs',
-        'ingestion endpoint',
-        'pass',
-        `LOGS_INGESTION_ENDPOINT is the rule's (${new URL(endpoint).host})`,
-      )
-    : check(
-        'logs',
-        'ingestion endpoint',
-        'fail',
-        `LOGS_INGESTION_ENDPOINT is ${new URL(endpoint).host}, the rule's endpoint is ${new URL(ruleEndpoint).host}`,
-        "Set LOGS_INGESTION_ENDPOINT to the rule's endpoint (the deployment output logsIngestionEndpoint).",
-      );
+  return check(
+    'logs',
+    name,
+    'fail',
+    `LOGS_INGESTION_ENDPOINT is ${host}, the rule's endpoint is ${endpoints.map(hostOf).join(' or ')}`,
+    "Set LOGS_INGESTION_ENDPOINT to the rule's endpoint (the deployment output logsIngestionEndpoint).",
+  );
 }
 
 async function tableCheck(
   reader: ResourceReader,
   target: { table: string; workspaceResourceId: string },
 ): Promise<Check> {
+  if (!isResourceId(target.workspaceResourceId))
+    return check('logs', `table ${target.table}`, 'warn', "the rule's workspace is not a resource id");
   const id = `${target.workspaceResourceId}/tables/${target.table}`;
   const read = await reader.get(id, API_VERSIONS.workspaceTable);
   const name = `table ${target.table}`;
@@ -254,7 +255,7 @@ async function tableCheck(
           'logs',
           name,
           'warn',
-          `the table could not be read (${'denied' in read ? read.denied : read.failed})`,
+          `the table could not be read (${reasonOf(read)})`,
           'Reading the table needs Reader (or Log Analytics Reader) on the workspace.',
         );
   }

@@ -50,3 +50,11 @@ export function countChecks(checks: readonly Check[]): Record<CheckStatus, numbe
   for (const c of checks) counts[c.status]++;
   return counts;
 }
+
+/** An error's first line, short, with anything that looks like a key or signature blanked out. */
+export function oneLine(error: unknown): string {
+  const text = String((error as Error | undefined)?.message ?? error)
+    .split('\n')[0]!
+    .slice(0, 300);
+  return text.replace(/(sig|AccountKey|SharedAccessKey|SharedAccessSignature)=[^;&\s"']*/gi, '$1=…');
+}

@@ -3,7 +3,7 @@ import { makeRow, type LogsRow } from '../records/row';
 
 /**
  * The row `doctor --probe` sends: every column of the row, so a stream that does not match is refused or
- * shows in the table; `DataType == "Probe"` so queries can leave it out (the KQL functions do).
+ * shows in the table; `DataType == "Probe"` so queries can leave it out (DefenderExportLatest does).
  */
 export function probeRow(now: Date): LogsRow {
   const id = randomUUID();

@@ -1,4 +1,4 @@
-import type { ResourceReader } from '../azure/resources';
+import { reasonOf, type ResourceReader } from '../azure/resources';
 import { check, type Area, type Check } from './model';
 
 /** Built-in roles by the GUID of their definition (the same in every tenant). */
@@ -25,20 +25,12 @@ export interface RoleNeed {
   on: string;
 }
 
-/**
- * Whether the principal holds a role that grants `need` at its scope or above. Only direct assignments are
- * seen: a role held through a group shows as missing, so the fix says so.
- */
+/** Whether the principal holds a role that grants `need` at its scope or above, directly or through a group. */
 export async function roleCheck(reader: ResourceReader, principalId: string, need: RoleNeed): Promise<Check> {
   const name = `role ${need.role}`;
   const assignments = await reader.roleAssignments(need.scope, principalId);
   if (!('found' in assignments)) {
-    const why =
-      'missing' in assignments
-        ? assignments.missing
-        : 'denied' in assignments
-          ? assignments.denied
-          : assignments.failed;
+    const why = reasonOf(assignments);
     return check(
       need.area,
       name,
@@ -59,6 +51,6 @@ export async function roleCheck(reader: ResourceReader, principalId: string, nee
     'fail',
     `principal ${principalId} holds no ${need.role} on ${need.on}`,
     `az role assignment create --assignee-object-id ${principalId} --role "${need.role}" --scope ${need.scope}` +
-      ' (a role held through a group is not seen here; a new assignment can take a few minutes to apply)',
+      ' (a new assignment can take a few minutes to apply)',
   );
 }

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { API_VERSIONS, type Resource, type ResourceReader } from '../azure/resources';
+import { API_VERSIONS, reasonOf, type Resource, type ResourceReader } from '../azure/resources';
+import { GUID } from '../config';
 import { ActionableError } from '../errors';
 
 /** The settings to check, where they came from, and (for a deployed app) whose roles to check. */
 export interface SettingsSource {
   env: NodeJS.ProcessEnv;
   from: string;
+  /** A deployed app's settings (--app): whose identity is the app's, not the one running the doctor. */
+  app?: boolean;
   principal?: { id: string; from: string };
 }
 
@@ -15,9 +18,11 @@ export function readLocalSettings(file: string): SettingsSource {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
+    // Only where the JSON breaks: the parser's message quotes the text there, which may be a key.
     const { code, message } = error as { code?: string; message?: string };
+    const at = /position (\d+)/.exec(message ?? '')?.[1];
     throw new ActionableError(
-      `--settings ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ? code : `not JSON (${message})`}`,
+      `--settings ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ? code : `not JSON${at ? ` (at character ${at})` : ''}`}`,
       'Name a local.settings.json (copy local.settings.sample.json), or leave --settings out to check the environment.',
     );
   }
@@ -36,7 +41,6 @@ export function readLocalSettings(file: string): SettingsSource {
   return { env, from: file };
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = /^[-\w.()]{1,90}$/;
 
 /**
@@ -58,7 +62,7 @@ export async function readAppSettings(
   const where = `app ${app.name} in ${app.resourceGroup}`;
   const site = await reader.get(siteId, API_VERSIONS.site);
   if (!('found' in site)) {
-    const why = 'missing' in site ? site.missing : 'denied' in site ? site.denied : site.failed;
+    const why = reasonOf(site);
     throw new ActionableError(
       `${where} could not be read: ${why}`,
       'missing' in site
@@ -68,8 +72,7 @@ export async function readAppSettings(
   }
   const settings = await reader.appSettings(siteId);
   if (!('found' in settings)) {
-    const why =
-      'missing' in settings ? settings.missing : 'denied' in settings ? settings.denied : settings.failed;
+    const why = reasonOf(settings);
     throw new ActionableError(
       `the settings of ${where} could not be read: ${why}`,
       'Listing app settings needs Website Contributor (or Contributor) on the app.',
@@ -77,7 +80,7 @@ export async function readAppSettings(
   }
   const env: NodeJS.ProcessEnv = { ...settings.found };
   const principal = appPrincipal(site.found, env.AZURE_CLIENT_ID);
-  return { env, from: where, ...(principal ? { principal } : {}) };
+  return { env, from: where, app: true, ...(principal ? { principal } : {}) };
 }
 
 function appPrincipal(site: Resource, clientId: string | undefined): SettingsSource['principal'] {

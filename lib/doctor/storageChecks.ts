@@ -3,6 +3,7 @@ import type { TableClient } from '@azure/data-tables';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import { BLOB_ROLE, TABLE_ROLE } from '../azure/preflight';
+import { DOCTOR_PROBE_PREFIX } from '../sinks/parking';
 import { check, type Check } from './model';
 
 const failureText = (error: unknown) => {
@@ -51,7 +52,7 @@ export async function containerChecks(
         );
       }
       const probe = container.getBlockBlobClient(
-        `doctor-probe/${now.toISOString().replace(/[:.]/g, '')}-${randomUUID()}.txt`,
+        `${DOCTOR_PROBE_PREFIX}${now.toISOString().replace(/[:.]/g, '')}-${randomUUID()}.txt`,
       );
       try {
         const text = 'written by defender-export doctor, and deleted at once';

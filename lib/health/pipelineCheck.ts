@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { API_VERSIONS, type ResourceReader } from '../azure/resources';
+import { API_VERSIONS, reasonOf, type ResourceReader } from '../azure/resources';
 import { postWebhook } from '../coverage/notify';
 import { ruleChecks, LOGS_TABLE } from '../doctor/logsChecks';
-import { check, type Check } from '../doctor/model';
+import { check, oneLine, type Check } from '../doctor/model';
 import { sendRows } from '../outbox/logsOutbox';
 import type { LogsSink } from '../ports';
 import { makeRow, type LogsRow } from '../records/row';
@@ -83,10 +83,24 @@ export function pipelineAlert(
 /** Reads and judges the pipeline's health, keeps its status, sends its row and posts its alert. */
 export async function checkPipeline(deps: PipelineCheckDependencies): Promise<PipelineReport> {
   const now = deps.clock();
-  const health = await readPipelineHealth(deps.stores, now);
-  const checks: Check[] = judgeHealth(health, deps.thresholds, now).map((f) =>
-    check('health', f.subject, f.status, f.text, f.fix),
-  );
+  let checks: Check[];
+  try {
+    const health = await readPipelineHealth(deps.stores, now);
+    checks = judgeHealth(health, deps.thresholds, now).map((f) =>
+      check('health', f.subject, f.status, f.text, f.fix),
+    );
+  } catch (error) {
+    // Stores the app cannot read are a broken pipeline too: it parks and dead-letters into them.
+    checks = [
+      check(
+        'health',
+        'stores',
+        'fail',
+        `the parked, dead-letter or heartbeat store could not be read: ${oneLine(error)}`,
+        "Check the app identity's Storage Blob Data Contributor and Storage Table Data Contributor, and the storage firewall.",
+      ),
+    ];
+  }
   if (deps.rule) checks.push(...(await ruleDrift(deps.rule)));
   const status = statusOf(checks);
   const previous = await deps.state.loadPipeline();
@@ -145,7 +159,7 @@ async function ruleDrift(rule: NonNullable<PipelineCheckDependencies['rule']>): 
       'logs',
       'data collection rule',
       'skip',
-      `not watched for drift: ${'denied' in read ? read.denied : read.failed}`,
+      `not watched for drift: ${reasonOf(read)}`,
       "Grant the app's identity Reader on the data collection rule (infra/main.bicep does).",
     ),
   ];

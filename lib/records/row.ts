@@ -10,7 +10,7 @@ export const DATA_TYPES = [
   'XdrEvent',
   'Unknown',
   // Not from Defender: one row per subscription per coverage run (lib/coverage/coverageRows.ts), the
-  // pipeline's own health per run (lib/health/healthRow.ts), and `doctor --probe`'s row (lib/doctor/probe.ts).
+  // pipeline's own health per run (lib/health/pipelineCheck.ts), and `doctor --probe`'s row (lib/doctor/probe.ts).
   'Coverage',
   'PipelineHealth',
   'Probe',

@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { DeadLetterStore } from '../ports';
 import { batchLabel, type BatchOrigin } from './archiveBlobName';
+import { DOCTOR_PROBE_PREFIX } from './parking';
 import { createOnce, datePath, digest, gzip, pathSegment } from './blobs';
 import type { DeliveryFailure } from './deliveryFailure';
 
@@ -76,6 +77,7 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     const found = { blobs: 0, records: 0 };
     if (!(await this.container.exists())) return found;
     for await (const blob of this.container.listBlobsFlat({ includeMetadata: true })) {
+      if (blob.name.startsWith(DOCTOR_PROBE_PREFIX)) continue;
       const createdOn = blob.properties.createdOn;
       if (!createdOn || createdOn < since) continue;
       found.blobs++;

@@ -5,6 +5,8 @@ import { batchLabel } from './archiveBlobName';
 import { createOnce, datePath, digest, gunzip, gzip } from './blobs';
 
 const META_ATTEMPTS = 'attempts';
+/** Where `defender-export doctor` writes its probe blob in each container (lib/doctor/storageChecks.ts). */
+export const DOCTOR_PROBE_PREFIX = 'doctor-probe/';
 const META_NEXT = 'nextattemptat';
 const META_FIRST_PARKED = 'firstparkedat';
 
@@ -72,6 +74,7 @@ export class BlobParkingStore implements ParkingStore {
     // No container yet (nothing was ever parked on a new deployment): nothing is waiting.
     if (!(await this.container.exists())) return;
     for await (const blob of this.container.listBlobsFlat({ includeMetadata: true })) {
+      if (blob.name.startsWith(DOCTOR_PROBE_PREFIX)) continue; // written and deleted at once by doctor
       const parkedAt = firstParkedAt(blob.name, blob.metadata);
       yield {
         name: blob.name,

@@ -1,7 +1,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import pLimit from 'p-limit';
 import { ensureTable } from '../azure/clients';
-import { RestError } from '@azure/core-rest-pipeline';
+import { isRestError } from '@azure/core-rest-pipeline';
 import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
 import type { PipelineRecord } from '../health/pipelineCheck';
 import { subscriptionKey } from './heartbeat';
@@ -115,7 +115,7 @@ export class CoverageStateStore {
         ...(e.lastAlertAt ? { lastAlertAt: e.lastAlertAt } : {}),
       };
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (isRestError(error) && error.statusCode === 404) return undefined;
       throw error;
     }
   }

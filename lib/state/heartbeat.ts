@@ -1,4 +1,4 @@
-import { RestError } from '@azure/core-rest-pipeline';
+import { isRestError } from '@azure/core-rest-pipeline';
 import type { TableClient } from '@azure/data-tables';
 import { createHash } from 'node:crypto';
 import type { HeartbeatStore, LastSeen, Sighting } from '../ports';
@@ -97,7 +97,7 @@ export class TableHeartbeatStore implements HeartbeatStore {
       }
     } catch (error) {
       // No table yet: nothing has been seen.
-      if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+      if (!(isRestError(error) && error.statusCode === 404)) throw error;
     }
     return latest;
   }

@@ -17,7 +17,8 @@ import type { DoctorReport } from '../../lib/doctor/model';
 import { ensureTable } from '../../lib/azure/clients';
 import { ROLES } from '../../lib/doctor/roles';
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../../lib/state/coverageState';
-import { HEARTBEAT_TABLE } from '../../lib/state/heartbeat';
+import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../../lib/state/heartbeat';
+import { BlobDeadLetterStore, type DeadLetterRecord } from '../../lib/sinks/deadLetter';
 import { BlobParkingStore } from '../../lib/sinks/parking';
 import { cli } from '../helpers/cli';
 import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
@@ -27,8 +28,9 @@ const cert = () => ({
   key: readFileSync(process.env.DEFENDER_EXPORT_DEV_KEY!, 'utf8'),
 });
 
-// Checks run at a pinned "now"; heartbeats and parked items are seeded relative to it.
-const NOW = new Date('2026-11-24T12:00:00Z');
+// "Now" is the real clock, as Azurite's: it stamps each blob's creation time, which the dead-letter count
+// reads. Parked items and heartbeats are seeded relative to it (CI also runs this a year ahead).
+const NOW = new Date();
 const atNow = () => NOW;
 const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -249,6 +251,10 @@ describe('defender-export doctor', () => {
       /a probe blob could not be written .*\(HTTP 403 AuthorizationPermissionMismatch\)/,
     );
     expect(stdout).not.toContain(sas);
+    const table = await cli(['doctor', ...APP], '', operator(), atNow);
+    const signature = /sig=([^&]+)/.exec(sas)![1]!;
+    for (const text of [signature, decodeURIComponent(signature)])
+      expect(`${table.stdout}${table.stderr}`).not.toContain(text);
   });
 
   it('reports a parked backlog, failing once the oldest item has waited a day', async () => {
@@ -314,7 +320,8 @@ describe('defender-export doctor', () => {
 
   it('a rule that cannot be found, and settings that do not load, are failures with the setting named', async () => {
     arm.resources.delete(IDS.rule.toLowerCase());
-    const { report } = await doctorJson();
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
     expect(line(report, 'data collection rule')).toMatchObject({
       status: 'fail',
       detail: expect.stringMatching(/^LOGS_DCR_RESOURCE_ID: no such rule \(HTTP 404 ResourceNotFound/),
@@ -323,10 +330,141 @@ describe('defender-export doctor', () => {
     appSettings.RECORD_SIZE_LIMIT_BYTES = '10';
     const broken = await doctorJson();
     expect(broken.code).toBe(1);
+    expect(line(broken.report, 'RECORD_SIZE_LIMIT_BYTES')?.detail).toMatch(
+      /must be a whole number from \d+ to \d+ bytes/,
+    );
     expect(failed(broken.report).map((c) => c.name)).toEqual(['RECORD_SIZE_LIMIT_BYTES']);
   });
 
+  it('fails a hub that is not Active and a receive role the identity lacks', async () => {
+    resource(`${IDS.namespace}/eventhubs/defender-xdr`).properties.status = 'Disabled';
+    arm.roleAssignments.splice(
+      arm.roleAssignments.findIndex(
+        (a) => a.roleDefinition === ROLES.eventHubsDataReceiver && a.scope.endsWith('/defender-cloud'),
+      ),
+      1,
+    );
+    const { code, report } = await doctorJson();
+    expect(code).toBe(1);
+    expect(failed(report).map((c) => [c.name, c.detail])).toEqual([
+      [
+        'role Azure Event Hubs Data Receiver',
+        `principal ${DEPLOYMENT.principalId} holds no Azure Event Hubs Data Receiver on hub defender-cloud`,
+      ],
+      ['hub defender-xdr', '4 partitions, Disabled'],
+    ]);
+  });
+
+  it("fails an endpoint setting that is not the rule's, and accepts the rule's own (kind Direct)", async () => {
+    appSettings.LOGS_INGESTION_ENDPOINT = 'https://dce-other.westeurope-1.ingest.monitor.azure.com';
+    const wrong = await doctorJson();
+    expect(line(wrong.report, 'ingestion endpoint')).toMatchObject({
+      status: 'fail',
+      detail: `LOGS_INGESTION_ENDPOINT is dce-other.westeurope-1.ingest.monitor.azure.com, the rule's endpoint is ${new URL(local.logs.url).host}`,
+    });
+    // A Direct rule has its own endpoint beside the collection endpoint's: either is right.
+    resource(IDS.rule).properties.endpoints = {
+      logsIngestion: 'https://dce-other.westeurope-1.ingest.monitor.azure.com',
+    };
+    expect(line((await doctorJson()).report, 'ingestion endpoint')?.status).toBe('pass');
+  });
+
+  it('reports dead letters of the last day and when each data type last arrived', async () => {
+    const container = local.blobs.getContainerClient(appSettings.DEADLETTER_CONTAINER!);
+    const record = (sequenceNumber: number): DeadLetterRecord => ({
+      stage: 'input',
+      reason: 'body is not valid JSON',
+      body: '{',
+      encoding: 'utf8',
+      partitionId: '0',
+      sequenceNumber,
+      enqueuedTimeUtc: NOW.toISOString(),
+    });
+    await new BlobDeadLetterStore(container, () => NOW).write(
+      { source: 'defender-cloud', partitionId: '0', firstSequenceNumber: 7, lastSequenceNumber: 8 },
+      [record(7), record(8)],
+    );
+    const heartbeat = new TableHeartbeatStore(
+      TableClient.fromConnectionString(local.azurite.connectionString(), HEARTBEAT_TABLE, {
+        allowInsecureConnection: true,
+      }),
+    );
+    const ago = (ms: number) => new Date(NOW.getTime() - ms);
+    await heartbeat.record([
+      {
+        subscriptionId: DEPLOYMENT.subscriptionId,
+        dataType: 'Alert',
+        snapshot: false,
+        lastSeen: ago(3 * 86_400_000),
+      },
+      {
+        subscriptionId: DEPLOYMENT.subscriptionId,
+        dataType: 'Recommendation',
+        snapshot: true,
+        lastSeen: ago(10 * 86_400_000),
+      },
+      {
+        subscriptionId: DEPLOYMENT.subscriptionId,
+        dataType: 'SecurityFinding',
+        snapshot: false,
+        lastSeen: ago(3_600_000),
+      },
+    ]);
+    const { code, report } = await doctorJson();
+    expect(code).toBe(0);
+    expect(line(report, 'dead letters')).toMatchObject({
+      status: 'warn',
+      detail: '2 records dead-lettered in the last 24 hours (1 blob)',
+    });
+    expect(line(report, 'incoming data')).toMatchObject({
+      status: 'pass',
+      detail: 'data last arrived 1 hour ago',
+    });
+    expect(line(report, 'Recommendation')?.status).toBe('warn'); // past the weekly snapshot
+    expect(line(report, 'Alert')?.status).toBe('pass'); // alerts may be quiet for days
+  });
+
+  it('checks the environment as it is: the signed-in identity, whose roles cannot be told from a local token', async () => {
+    const { code, stdout } = await cli(
+      ['doctor', '-o', 'json'],
+      '',
+      { ...appSettings, LOCAL_DEV_BEARER_TOKEN: local.logs.token },
+      atNow,
+    );
+    const report = JSON.parse(stdout) as DoctorReport;
+    expect(report.settingsFrom).toBe('the environment');
+    expect(failed(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(line(report, 'identity')).toMatchObject({
+      status: 'warn',
+      fix: expect.stringMatching(/--principal-id/),
+    });
+    expect(report.checks.filter((c) => c.name.startsWith('role '))).toEqual([]);
+  });
+
+  it('--principal-id is whose roles are checked, also with --app', async () => {
+    const other = '0b5e7a11-0000-4000-8000-0000000000ff';
+    const { report } = await doctorJson(['--principal-id', other]);
+    expect(report.principal).toEqual({ id: other, from: '--principal-id' });
+    expect(line(report, 'role Monitoring Metrics Publisher')?.status).toBe('fail');
+  });
+
+  it('says which settings are Key Vault references instead of failing them', async () => {
+    appSettings.COVERAGE_WEBHOOK_URL =
+      '@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/webhook/)';
+    const { code, report } = await doctorJson();
+    expect(code).toBe(0);
+    expect(line(report, 'COVERAGE_WEBHOOK_URL')).toMatchObject({ status: 'warn' });
+  });
+
   it('exits 2 for usage and for an app that cannot be read', async () => {
+    const conflict = await cli(
+      ['doctor', ...APP, '--settings', 'local.settings.json'],
+      '',
+      operator(),
+      atNow,
+    );
+    expect(conflict.code).toBe(2);
     const usage = await cli(['doctor', '--app', DEPLOYMENT.app], '', operator(), atNow);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--app needs --resource-group and --subscription/);

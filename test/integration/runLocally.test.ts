@@ -21,11 +21,12 @@ const EXPECTED = {
     'npx defender-export normalize events.ndjson > rows.ndjson',
     'npx defender-export replay events.ndjson --json',
     'npx defender-export coverage',
+    'npx defender-export doctor --app func-defexp-local --resource-group rg-defender-export --subscription 5ec00000-0000-4000-8000-000000000001',
   ],
   functions: ['func start'],
 };
-/** Exit codes of the second terminal's commands: coverage finds the sample estate's gaps. */
-const EXIT_CODES = [0, 0, 0, 0, 1];
+/** Exit codes of the second terminal's commands: coverage finds the sample estate's gaps; doctor none. */
+const EXIT_CODES = [0, 0, 0, 0, 1, 0];
 const STATUSES = [
   'Covered',
   'Missing',
@@ -213,6 +214,7 @@ describe('README "Run locally", as written, against the stand-ins', () => {
         'COVERAGE_WEBHOOK_URL',
         'LOCAL_DEV_BEARER_TOKEN',
         'LOGS_DCR_IMMUTABLE_ID',
+        'LOGS_DCR_RESOURCE_ID',
         'LOGS_INGESTION_ENDPOINT',
         'NODE_EXTRA_CA_CERTS',
       ].sort(),
@@ -281,6 +283,14 @@ describe('README "Run locally", as written, against the stand-ins', () => {
 
     // coverage: every status of the sample estate, exit code 1 for its gaps.
     for (const status of STATUSES) expect(results[4]!.stdout).toContain(status);
+    // doctor: the stand-ins' deployment, every check a line, none failed.
+    expect(results[5]!.stdout).toMatch(
+      /^✓ logs +stream Custom-DefenderExport +declares the row's \d+ columns$/m,
+    );
+    expect(results[5]!.stdout).toMatch(
+      /^✓ event hubs +role Azure Event Hubs Data Receiver +held on hub defender-cloud$/m,
+    );
+    expect(results[5]!.stdout).toMatch(/^\d+ passed, 0 failed/m);
     await until(
       () => /Resource Manager: \d+ requests/.test(standInsOutput),
       10_000,
