@@ -16,7 +16,7 @@ import { reconcileCoverage } from '../lib/coverage/reconcile';
 import { startArmStandIn } from './armServer';
 import { startAzurite } from './azurite';
 import { startLogsIngestionStandIn } from './logsIngestionServer';
-import { DEPLOYMENT, IDS, sampleDeployment } from './sampleDeployment';
+import { DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver } from './webhookReceiver';
 import { withTrustedCertificate, type TrustedCertificate } from './trustedCertificate';
@@ -188,10 +188,7 @@ async function demoDoctor(
         COVERAGE_DESTINATIONS: SAMPLE_HUB,
       },
     });
-    for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
-    arm.roleAssignments.push(...deployment.roleAssignments);
-    for (const [site, settings] of Object.entries(deployment.appSettings))
-      arm.appSettings.set(site.toLowerCase(), settings);
+    serveDeployment(arm, deployment);
     const app = [
       '--app',
       DEPLOYMENT.app,

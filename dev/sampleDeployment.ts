@@ -1,6 +1,7 @@
 import { ROLES } from '../lib/doctor/roles';
 import { ROW_COLUMNS } from '../lib/records/row';
-import type { ArmResource, RoleAssignment } from './armServer';
+import type { ArmResource, ArmStandIn, EstateSubscription, RoleAssignment } from './armServer';
+import { automation } from './sampleEstate';
 
 /**
  * What infra/main.bicep deploys, as Resource Manager would return it, for the local ARM stand-in: the data
@@ -204,4 +205,26 @@ export function sampleDeployment(options: {
     }).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   return { resources, roleAssignments, appSettings: { [IDS.site]: settings } };
+}
+
+/** The deployment's own subscription, covered by one export: an estate for the deployment alone. */
+export function deploymentEstate(): EstateSubscription[] {
+  return [
+    {
+      subscriptionId: DEPLOYMENT.subscriptionId,
+      displayName: 'Security tooling',
+      automations: [automation(DEPLOYMENT.subscriptionId, 'exportToEventHub')],
+    },
+  ];
+}
+
+/** Makes `arm` serve `deployment`, and nothing else it served before: its resources, roles and app settings. */
+export function serveDeployment(arm: ArmStandIn, deployment: SampleDeployment): void {
+  arm.resources.clear();
+  for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
+  arm.roleAssignments.splice(0, Infinity, ...deployment.roleAssignments);
+  arm.appSettings.clear();
+  for (const [site, values] of Object.entries(deployment.appSettings))
+    arm.appSettings.set(site.toLowerCase(), values);
+  arm.forbidden.clear();
 }

@@ -11,7 +11,7 @@ import { startArmStandIn, type ArmStandIn } from './armServer';
 import { startAzurite, type Azurite } from './azurite';
 import { createDevCertificate, type DevCertificate } from './certificates';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from './logsIngestionServer';
-import { DEPLOYMENT, IDS, sampleDeployment } from './sampleDeployment';
+import { DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, SAMPLE_SUBSCRIPTIONS, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver, type WebhookReceiver } from './webhookReceiver';
 
@@ -310,10 +310,7 @@ async function main(argv: string[]): Promise<void> {
     logsEndpoint: logs.url,
     settings: { ...settings, LOCAL_DEV_BEARER_TOKEN: undefined, NODE_EXTRA_CA_CERTS: undefined },
   });
-  for (const r of deployment.resources) running.arm.resources.set(r.id.toLowerCase(), r);
-  running.arm.roleAssignments.push(...deployment.roleAssignments);
-  for (const [site, values] of Object.entries(deployment.appSettings))
-    running.arm.appSettings.set(site.toLowerCase(), values);
+  serveDeployment(running.arm, deployment);
 
   // The heartbeats the demo's replay of the Defender samples leaves: the two covered subscriptions sent data
   // just now, the silent one ten days ago; so coverage shows them Covered and Stale, as the estate means.

@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
-import { DEPLOYMENT, IDS, sampleDeployment } from '../../dev/sampleDeployment';
-import { automation } from '../../dev/sampleEstate';
+import {
+  DEPLOYMENT,
+  deploymentEstate,
+  IDS,
+  sampleDeployment,
+  serveDeployment,
+} from '../../dev/sampleDeployment';
 import type { DoctorReport } from '../../lib/doctor/model';
 import { ensureTable } from '../../lib/azure/clients';
 import { ROLES } from '../../lib/doctor/roles';
@@ -45,13 +50,7 @@ beforeAll(async () => {
   arm = await startArmStandIn({
     ...cert(),
     token: local.logs.token,
-    estate: [
-      {
-        subscriptionId: DEPLOYMENT.subscriptionId,
-        displayName: 'Security tooling',
-        automations: [automation(DEPLOYMENT.subscriptionId, 'exportToEventHub')],
-      },
-    ],
+    estate: deploymentEstate(),
   });
 });
 afterAll(async () => {
@@ -69,13 +68,9 @@ beforeEach(async () => {
     logsEndpoint: local.logs.url,
     settings: { ...env, AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url },
   });
-  arm.resources.clear();
-  for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
-  arm.roleAssignments.splice(0, Infinity, ...deployment.roleAssignments);
-  arm.appSettings.clear();
-  appSettings = deployment.appSettings[IDS.site]!;
-  arm.appSettings.set(IDS.site.toLowerCase(), appSettings);
-  arm.forbidden.clear();
+  serveDeployment(arm, deployment);
+  // The object the stand-in serves: a test changes a setting here.
+  appSettings = arm.appSettings.get(IDS.site.toLowerCase())!;
   // The containers and tables the app creates at its first batch.
   const blobs = local.blobs;
   for (const name of [env.ARCHIVE_CONTAINER!, env.PARKED_CONTAINER!, env.DEADLETTER_CONTAINER!])

@@ -2,8 +2,7 @@ import { InvocationContext, type LogLevel } from '@azure/functions';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
-import { DEPLOYMENT, IDS, sampleDeployment } from '../../dev/sampleDeployment';
-import { automation } from '../../dev/sampleEstate';
+import { deploymentEstate, IDS, sampleDeployment, serveDeployment } from '../../dev/sampleDeployment';
 import { startWebhookReceiver, type WebhookReceiver } from '../../dev/webhookReceiver';
 import { reconcileCoverage as reconcileTimer } from '../../functions/reconcileCoverage';
 import { loadConfig, type CoverageConfig, type DeliveryConfig } from '../../lib/config';
@@ -29,13 +28,7 @@ beforeAll(async () => {
   arm = await startArmStandIn({
     ...cert(),
     token: local.logs.token,
-    estate: [
-      {
-        subscriptionId: DEPLOYMENT.subscriptionId,
-        displayName: 'Security tooling',
-        automations: [automation(DEPLOYMENT.subscriptionId, 'exportToEventHub')],
-      },
-    ],
+    estate: deploymentEstate(),
   });
 });
 afterAll(async () => {
@@ -59,9 +52,7 @@ beforeEach(async () => {
     logsEndpoint: local.logs.url,
     settings: {},
   });
-  arm.resources.clear();
-  for (const r of deployment.resources) arm.resources.set(r.id.toLowerCase(), r);
-  arm.forbidden.clear();
+  serveDeployment(arm, deployment);
   env = local.env({
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: `${IDS.namespace}/eventhubs/defender-cloud`,
