@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { ResourceGraphHandler } from './resourceGraphServer';
 
 /** An automation as ARM returns it (`Microsoft.Security/automations`, API 2023-12-01-preview). */
 export interface AutomationResource {
@@ -109,6 +110,8 @@ export interface ArmOptions {
   resources?: ArmResource[];
   roleAssignments?: RoleAssignment[];
   appSettings?: Record<string, Record<string, string>>;
+  /** Resource Graph, answering at `/providers/Microsoft.ResourceGraph/` as it does on Resource Manager's host. */
+  graph?: ResourceGraphHandler;
 }
 
 const SUBSCRIPTIONS_API = /^20\d\d-\d\d-\d\d$/;
@@ -475,6 +478,10 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
   }
 
   const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
+    if (options.graph && /^\/providers\/microsoft\.resourcegraph\//i.test(req.url ?? '')) {
+      options.graph.handle(req, res);
+      return;
+    }
     const at = Date.now();
     setTimeout(() => {
       handle(req, res)

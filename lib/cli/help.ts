@@ -15,7 +15,10 @@ const IDENTITY: CommandHelp['settings'] = [
   ['LOCAL_DEV_BEARER_TOKEN', 'a static token for local https stand-ins; never set against Azure'],
 ];
 
-export const HELP: Record<'normalize' | 'reassemble' | 'replay' | 'coverage' | 'doctor', CommandHelp> = {
+export const HELP: Record<
+  'normalize' | 'reassemble' | 'replay' | 'coverage' | 'doctor' | 'backfill',
+  CommandHelp
+> = {
   normalize: {
     examples: [
       ['defender-export normalize events.ndjson > rows.ndjson', 'the rows Log Analytics would get'],
@@ -122,6 +125,35 @@ export const HELP: Record<'normalize' | 'reassemble' | 'replay' | 'coverage' | '
       '--record: the stored state tells a new gap from one already alerted), and',
       'changes automations only with --remediate (COVERAGE_REMEDIATE is for the',
       'timer). The report says what it did not do. Exit 1 when there is a gap.',
+    ],
+  },
+  backfill: {
+    examples: [
+      ['defender-export backfill --dry-run', 'how many resources of each data type there are'],
+      ['defender-export backfill', 'every data type of every subscription in scope, once'],
+      [
+        'defender-export backfill --subscriptions <id> --data-types Recommendation,SecurityFinding',
+        'one subscription after its export was fixed',
+      ],
+      ['defender-export backfill --data-types Alert --since 2026-11-01', 'alerts of the last weeks'],
+    ],
+    settings: [
+      ['COVERAGE_SCOPE', 'the subscriptions, when --subscriptions is not given (all: every one visible)'],
+      ['AZURE_RESOURCE_MANAGER_ENDPOINT', 'Resource Manager, where Resource Graph answers'],
+      ['LOGS_*, ROUTES, RECORD_SIZE_LIMIT_BYTES, OVERSIZE_STRATEGY', 'the pipeline, as replay uses it'],
+      [
+        'ARCHIVE_STORAGE, STATE_STORAGE (or AzureWebJobsStorage)',
+        'the containers, and where the position is kept',
+      ],
+      ...IDENTITY,
+    ],
+    notes: [
+      'Each resource becomes the event continuous export would send, marked',
+      'securityEventDataEnrichment.source "Backfill" and IsSnapshot, and goes',
+      'through the same routing, fitting and outboxes. The position is kept',
+      'after every page: after a crash, the same command resumes. Backfilling',
+      'again the same day gives the same EventKeys and writes no archive blob',
+      'twice. Needs Security Reader on the subscriptions. Exit codes as replay.',
     ],
   },
   doctor: {

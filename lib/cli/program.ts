@@ -9,6 +9,9 @@ import { MAX_RECORD_LIMIT, MIN_RECORD_LIMIT, OVERSIZE_STRATEGIES } from '../fit/
 import { AzureClients } from '../azure/clients';
 import { ResourceReader } from '../azure/resources';
 import { readAppSettings, readLocalSettings, type SettingsSource } from '../doctor/settingsSource';
+import { backfillSubscriptions, buildBackfillDependencies } from '../backfill/dependencies';
+import { BACKFILL_DATA_TYPES, type BackfillDataType } from '../backfill/mapping';
+import { backfillCommand } from './backfillCommand';
 import { checkWritable, coverageCommand } from './coverageCommand';
 import { doctorCommand } from './doctorCommand';
 import { describeFailure, errorText } from './failure';
@@ -49,6 +52,28 @@ function isoTime(value: string): string {
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('must be an ISO 8601 time');
   return time.toISOString();
+}
+
+function subscriptionList(value: string): string[] {
+  const ids = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (ids.length === 0 || ids.some((id) => !GUID.test(id)))
+    throw new InvalidArgumentError('must be subscription ids (GUIDs), comma separated');
+  return ids;
+}
+
+function dataTypeList(value: string): BackfillDataType[] {
+  const types = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const known = new Map(BACKFILL_DATA_TYPES.map((t) => [t.toLowerCase(), t]));
+  const unknown = types.filter((t) => !known.has(t.toLowerCase()));
+  if (types.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(`must be among ${BACKFILL_DATA_TYPES.join(', ')}, comma separated`);
+  return [...new Set(types.map((t) => known.get(t.toLowerCase())!))];
 }
 
 function objectId(value: string): string {
@@ -335,6 +360,68 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
                     "remediation not run: COVERAGE_REMEDIATE is the timer's setting; --remediate applies it here, --dry-run shows the plan",
                   ]
                 : [],
+          },
+          io,
+          deps,
+        );
+      },
+    );
+
+  withOutput(
+    program
+      .command('backfill')
+      .description(
+        'the current Defender for Cloud state from Azure Resource Graph, through the same pipeline as the Event Hub functions',
+      )
+      .option(
+        '--subscriptions <ids>',
+        'subscription ids, comma separated (default: COVERAGE_SCOPE, else every one visible)',
+        subscriptionList,
+      )
+      .option(
+        '--data-types <types>',
+        `data types, comma separated: ${BACKFILL_DATA_TYPES.join(', ')} (default: all)`,
+        dataTypeList,
+      )
+      .option(
+        '--since <time>',
+        'alerts generated since then only (ISO 8601; default: every active alert)',
+        isoTime,
+      )
+      .option('--dry-run', 'count what there is per data type; send and keep nothing')
+      .option(
+        '--concurrency <n>',
+        'data types (and chunks of 1,000 subscriptions) read at once',
+        positive,
+        4,
+      ),
+    { formats: OUTPUT_FORMATS, what: 'how the report is printed on stdout', defaultText: 'table' },
+  )
+    .addHelpText('after', helpText(HELP.backfill))
+    .action(
+      async (
+        flags: OutputFlags & {
+          subscriptions?: string[];
+          dataTypes?: BackfillDataType[];
+          since?: string;
+          dryRun?: boolean;
+          concurrency: number;
+        },
+      ) => {
+        const config = loadDeliveryConfig(io.env);
+        const deps = await buildBackfillDependencies(config, {
+          clock,
+          concurrency: flags.concurrency,
+          preflight: { skipLookup: behindProxy(io.env) },
+        });
+        const subscriptions = await backfillSubscriptions(config, flags.subscriptions);
+        exitCode = await backfillCommand(
+          {
+            dataTypes: flags.dataTypes ?? [...BACKFILL_DATA_TYPES],
+            subscriptions,
+            ...(flags.since ? { since: new Date(flags.since) } : {}),
+            dryRun: flags.dryRun === true,
+            output: outputOf<OutputFormat>(flags, 'table'),
           },
           io,
           deps,

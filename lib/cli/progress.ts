@@ -53,6 +53,8 @@ export interface ProgressState {
   events: number;
   /** Bytes of all the input; undefined when it is not known (stdin): a spinner instead of a bar. */
   totalBytes?: number;
+  /** Events in all, when the input is counted in events (a backfill), not bytes. */
+  totalEvents?: number;
   elapsedMs: number;
   rates?: Rates;
 }
@@ -68,7 +70,16 @@ export function progressLine(state: ProgressState, width: number): string {
     : '… events/s, … MB/s';
   const events = `${thousands(state.events)} ${state.events === 1 ? 'event' : 'events'}`;
   let line: string;
-  if (state.totalBytes !== undefined && state.totalBytes > 0) {
+  if (state.totalEvents !== undefined && state.totalEvents > 0) {
+    const fraction = Math.min(1, state.events / state.totalEvents);
+    const filled = Math.round(fraction * BAR_WIDTH);
+    const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
+    const eta =
+      rates && rates.eventsPerSecond > 0
+        ? duration(Math.max(0, state.totalEvents - state.events) / rates.eventsPerSecond)
+        : '…';
+    line = `${state.label} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}% | ${thousands(state.events)} of ${thousands(state.totalEvents)} events | ${rate} | ETA ${eta}`;
+  } else if (state.totalBytes !== undefined && state.totalBytes > 0) {
     const fraction = Math.min(1, state.bytes / state.totalBytes);
     const filled = Math.round(fraction * BAR_WIDTH);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
@@ -121,6 +132,12 @@ export class Progress {
     else this.timer = setTimeout(show, delay).unref();
   }
 
+  /** Tells how many events there are in all, once it is known: the bar then counts events. */
+  private totalEvents: number | undefined;
+  setTotalEvents(total: number): void {
+    this.totalEvents = total;
+  }
+
   /** Tells how many events have been handled; the bytes come from `input`. */
   update(events: number): void {
     this.events = events;
@@ -144,6 +161,7 @@ export class Progress {
       bytes: this.input.bytes,
       events: this.events,
       ...(this.totalBytes !== undefined ? { totalBytes: this.totalBytes } : {}),
+      ...(this.totalEvents !== undefined ? { totalEvents: this.totalEvents } : {}),
       elapsedMs: now - this.started,
       ...(rates ? { rates } : {}),
     };

@@ -1,3 +1,4 @@
+import { enrichmentFields, enrichmentOf } from './enrichment';
 import { z } from 'zod';
 import { InvalidEventError } from '../../errors';
 import {
@@ -45,9 +46,12 @@ const flatAlert = ciObject({
 });
 
 /** What the export documentation promises: the alerts API's ARM resource (`Microsoft.Security/locations/alerts`). */
+// The alerts API's shape; continuous export sends alerts flat. A backfill (lib/backfill) sends this shape
+// with the enrichment the other types carry, which says it is a snapshot.
 const armAlert = ciObject({
   id: requiredText,
   name: optionalText,
+  ...enrichmentFields,
   properties: ciObject({
     systemAlertId: optionalText,
     alertType: optionalText,
@@ -114,7 +118,6 @@ export function armAlertIdentity(event: JsonObject): TypeIdentity {
     Severity: severity(p.severity),
     State: text(p.status),
     DisplayName: text(p.alertDisplayName),
-    Action: '',
-    IsSnapshot: false,
+    ...enrichmentOf(alert),
   };
 }

@@ -1,0 +1,435 @@
+import { ResourceGraphClient, type ResourceGraphModels } from '@azure/arm-resourcegraph';
+import type { TokenCredential } from '@azure/core-auth';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:https';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAX_SUBSCRIPTIONS,
+  startResourceGraphStandIn,
+  type ResourceGraphStandIn,
+} from '../../dev/resourceGraphServer';
+import {
+  generatedSecurityResources,
+  generatedSubscriptionIds,
+  sampleSecurityResources,
+  SECURITY_TYPES,
+} from '../../dev/sampleSecurityResources';
+
+/**
+ * The Resource Graph stand-in, driven by the real client (@azure/arm-resourcegraph 4.2.1, which trusts the
+ * dev certificate through NODE_EXTRA_CA_CERTS, set by the global setup): paging, scopes, the query subset,
+ * throttling and the errors the service answers.
+ */
+
+const certFile = () => readFileSync(process.env.DEFENDER_EXPORT_DEV_CERT!, 'utf8');
+const cert = () => ({ cert: certFile(), key: readFileSync(process.env.DEFENDER_EXPORT_DEV_KEY!, 'utf8') });
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+const SUBS = [
+  '5ec00000-0000-4000-8000-000000000001',
+  '5ec00000-0000-4000-8000-000000000002',
+  '5ec00000-0000-4000-8000-000000000003',
+];
+const ASSESSMENTS = `securityresources | where type =~ '${SECURITY_TYPES.assessments}'`;
+
+const credential = (token: string): TokenCredential => ({
+  getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+});
+
+let graph: ResourceGraphStandIn;
+let client: ResourceGraphClient;
+
+beforeAll(async () => {
+  // Nine assessments over three subscriptions, four a page: three pages.
+  graph = await startResourceGraphStandIn({
+    ...cert(),
+    resources: sampleSecurityResources(SUBS, NOW),
+    pageSize: 4,
+  });
+  client = new ResourceGraphClient(credential(graph.token), { baseUri: graph.url });
+});
+afterAll(async () => {
+  await graph?.close();
+});
+afterEach(() => {
+  graph.clearFaults();
+  graph.requests.length = 0;
+});
+
+/** Every page of a query, as a backfill reads them. */
+async function readAll(query: string, subscriptions?: string[], on = client) {
+  const pages: ResourceGraphModels.ResourcesResponse[] = [];
+  let skipToken: string | undefined;
+  do {
+    const page = await on.resources({
+      query,
+      ...(subscriptions ? { subscriptions } : {}),
+      options: { skipToken },
+    });
+    pages.push(page);
+    skipToken = page.skipToken;
+  } while (skipToken);
+  const rows = pages.flatMap((p) => p.data as Array<Record<string, unknown>>);
+  return { pages, rows, ids: rows.map((r) => r.id as string) };
+}
+
+type ClientOptions = NonNullable<ConstructorParameters<typeof ResourceGraphClient>[1]>;
+type PolicyFactory = Extract<NonNullable<ClientOptions['requestPolicyFactories']>, unknown[]>[number];
+
+/**
+ * Honours Retry-After on a 429 (three times at most). The client's own throttling policy sits outside its
+ * deserialization policy, which turns the 429 into an error first, so it never retries one
+ * (Azure/azure-sdk-for-js#7989): a caller that pages through Resource Graph has to add this.
+ */
+const retryAfter429: PolicyFactory = {
+  create: (next) => ({
+    async sendRequest(request) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await next.sendRequest(request.clone());
+        } catch (e) {
+          const error = e as {
+            statusCode?: number;
+            response?: { headers: { get(n: string): string | undefined } };
+          };
+          const seconds = Number(error.response?.headers.get('retry-after'));
+          if (error.statusCode !== 429 || attempt > 3 || !(seconds >= 0)) throw e;
+          await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        }
+      }
+    },
+  }),
+};
+
+const retryingClient = (on: ResourceGraphStandIn) =>
+  new ResourceGraphClient(credential(on.token), {
+    baseUri: on.url,
+    requestPolicyFactories: (defaults) => [retryAfter429, ...defaults],
+  });
+
+interface Raw {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: { error?: { code: string; message: string; details?: Array<Record<string, unknown>> } };
+}
+
+/** A raw call, to see what the SDK hides (status, headers, the whole error). */
+function post(
+  body: unknown,
+  {
+    on = graph,
+    path = '/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01',
+    token = on.token,
+  }: { on?: ResourceGraphStandIn; path?: string; token?: string } = {},
+): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const headers = {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
+    const req = request(new URL(path, on.url), { method: 'POST', ca: certFile(), headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString()) as Raw['body'],
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('paging', () => {
+  it('walks three pages by $skipToken and returns every resource once, in id order', async () => {
+    const { pages, ids } = await readAll(ASSESSMENTS);
+    const expected = graph.resources.filter((r) => r.type === SECURITY_TYPES.assessments).map((r) => r.id);
+    expect(pages.map((p) => p.count)).toEqual([4, 4, 1]);
+    expect(pages.every((p) => p.totalRecords === 9 && p.resultTruncated === 'false')).toBe(true);
+    expect(new Set(ids).size).toBe(9);
+    expect([...ids].sort()).toEqual([...expected].sort());
+    expect(ids).toEqual([...ids].sort());
+    expect(graph.requests.map((r) => [r.status, r.skipToken === undefined])).toEqual([
+      [200, true],
+      [200, false],
+      [200, false],
+    ]);
+  });
+
+  it('answers totalRecords to $top: 1, with a token for the rest', async () => {
+    const page = await client.resources({ query: ASSESSMENTS, options: { top: 1 } });
+    expect(page).toMatchObject({ totalRecords: 9, count: 1, resultTruncated: 'false' });
+    expect(page.skipToken).toBeTruthy();
+    // The token keeps the page size it was issued with.
+    const next = await client.resources({ query: ASSESSMENTS, options: { skipToken: page.skipToken } });
+    expect(next.count).toBe(1);
+    expect(next.data[0].id > page.data[0].id).toBe(true);
+  });
+
+  it('follows changes to the table between requests', async () => {
+    const [extra] = sampleSecurityResources(['5ec00000-0000-4000-8000-000000000009'], NOW);
+    graph.resources.push(extra!);
+    try {
+      expect((await readAll(ASSESSMENTS)).ids).toContain(extra!.id);
+    } finally {
+      graph.resources.pop();
+    }
+    expect((await readAll(ASSESSMENTS)).ids).not.toContain(extra!.id);
+  });
+
+  it('refuses a skip token sent with another query or other subscriptions', async () => {
+    const first = await client.resources({ query: ASSESSMENTS });
+    const other = `securityresources | where type =~ '${SECURITY_TYPES.alerts}'`;
+    for (const query of [
+      { query: other, options: { skipToken: first.skipToken } },
+      { query: ASSESSMENTS, subscriptions: [SUBS[0]!], options: { skipToken: first.skipToken } },
+      { query: ASSESSMENTS, options: { skipToken: 'not-a-token' } },
+    ]) {
+      await expect(client.resources(query)).rejects.toMatchObject({ statusCode: 400, code: 'BadRequest' });
+    }
+    const raw = await post({ query: other, options: { $skipToken: first.skipToken } });
+    expect(raw.body.error?.details?.[0]?.code).toBe('InvalidSkipToken');
+  });
+});
+
+describe('scopes and filters', () => {
+  it('returns only the listed subscriptions, all of them when none is listed', async () => {
+    const { ids } = await readAll(ASSESSMENTS, [SUBS[1]!.toUpperCase()]);
+    expect(ids).toHaveLength(3);
+    expect(ids.every((id) => id.startsWith(`/subscriptions/${SUBS[1]}/`))).toBe(true);
+    expect((await readAll(ASSESSMENTS, [SUBS[0]!, SUBS[2]!])).ids).toHaveLength(6);
+    expect(graph.requests[0]!.subscriptions).toBe(1);
+  });
+
+  it('matches the type case-insensitively with =~ and exactly with ==', async () => {
+    const alerts = (op: string, type: string) => readAll(`securityresources | where type ${op} '${type}'`);
+    expect((await alerts('=~', 'Microsoft.Security/Locations/alerts')).ids).toHaveLength(6);
+    expect((await alerts('==', 'Microsoft.Security/Locations/alerts')).ids).toHaveLength(0);
+    expect((await alerts('==', SECURITY_TYPES.alerts)).ids).toHaveLength(6);
+  });
+
+  it('filters on a date in the properties, and projects columns, over several lines', async () => {
+    const since = new Date(NOW.getTime() - 2 * 86_400_000).toISOString();
+    const { rows } = await readAll(
+      [
+        'SecurityResources',
+        `| where type =~ "${SECURITY_TYPES.alerts}"`,
+        `| where todatetime(properties.TimeGeneratedUtc) >= datetime(${since})`,
+        '| project id, subscriptionId, properties',
+      ].join('\n'),
+    );
+    expect(rows).toHaveLength(3);
+    expect(rows.map((r) => Object.keys(r))).toEqual(Array(3).fill(['id', 'subscriptionId', 'properties']));
+    for (const r of rows) {
+      const generated = Date.parse((r.properties as { TimeGeneratedUtc: string }).TimeGeneratedUtc);
+      expect(generated).toBe(NOW.getTime() - 3_600_000);
+    }
+    // A zone-less datetime is UTC; a date only is its midnight.
+    const all = await readAll(
+      `securityresources | where type =~ '${SECURITY_TYPES.alerts}' | where todatetime(properties.TimeGeneratedUtc) >= datetime(2026-02-01)`,
+    );
+    expect(all.ids).toHaveLength(6);
+  });
+
+  it('returns the table columns in every row', async () => {
+    const page = await client.resources({
+      query: ASSESSMENTS,
+      subscriptions: [SUBS[0]!],
+      options: { top: 1 },
+    });
+    expect(Object.keys(page.data[0])).toEqual(
+      expect.arrayContaining([
+        'id',
+        'name',
+        'type',
+        'tenantId',
+        'subscriptionId',
+        'resourceGroup',
+        'location',
+        'properties',
+      ]),
+    );
+    expect(page.data[0]).toMatchObject({
+      type: SECURITY_TYPES.assessments,
+      resourceGroup: 'myrg',
+      subscriptionId: SUBS[0],
+    });
+  });
+});
+
+describe('errors', () => {
+  it('answers 400 to more than 1000 subscriptions', async () => {
+    const many = generatedSubscriptionIds(MAX_SUBSCRIPTIONS + 1);
+    await expect(client.resources({ query: ASSESSMENTS, subscriptions: many })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'BadRequest',
+    });
+    expect((await post({ query: ASSESSMENTS, subscriptions: many.slice(0, MAX_SUBSCRIPTIONS) })).status).toBe(
+      200,
+    );
+  });
+
+  it.each([
+    ['another table', `resources | where type =~ '${SECURITY_TYPES.assessments}'`, 'resources'],
+    ['another operator', `${ASSESSMENTS} | order by id asc`, 'order'],
+    ['no type filter', 'securityresources', '<end of query>'],
+    ['an unknown column', `${ASSESSMENTS} | project id, nope`, 'nope'],
+    [
+      'stages out of order',
+      `${ASSESSMENTS} | project id | where todatetime(properties.a) >= datetime(2026-01-01)`,
+      'where',
+    ],
+  ])('answers 400 InvalidQuery to %s', async (_, query, token) => {
+    await expect(client.resources({ query })).rejects.toMatchObject({ statusCode: 400, code: 'BadRequest' });
+    const raw = await post({ query });
+    expect(raw.status).toBe(400);
+    expect(raw.body.error).toMatchObject({
+      code: 'BadRequest',
+      message: expect.stringMatching(
+        /^Please provide below info when asking for support: timestamp = .+, correlationId = .+\.$/,
+      ),
+      details: [
+        { code: 'InvalidQuery', message: expect.stringContaining('Query is invalid') },
+        {
+          code: 'ParserFailure',
+          token,
+          line: expect.any(Number),
+          characterPositionInLine: expect.any(Number),
+        },
+      ],
+    });
+  });
+
+  it('refuses a missing token, an unknown api-version, and the table format', async () => {
+    expect((await post({ query: ASSESSMENTS }, { token: '' })).status).toBe(401);
+    const old = await post(
+      { query: ASSESSMENTS },
+      { path: '/providers/Microsoft.ResourceGraph/resources?api-version=2017-01-01' },
+    );
+    expect(old).toMatchObject({ status: 400, body: { error: { code: 'InvalidApiVersionParameter' } } });
+    for (const version of ['2019-04-01', '2020-04-01-preview', '2022-10-01']) {
+      const path = `/providers/Microsoft.ResourceGraph/resources?api-version=${version}`;
+      expect((await post({ query: ASSESSMENTS }, { path })).status).toBe(200);
+    }
+    expect((await post({ query: ASSESSMENTS, options: { resultFormat: 'table' } })).status).toBe(400);
+  });
+});
+
+describe('throttling', () => {
+  it('a 429 surfaces from the stock client: its throttling policy never sees it', async () => {
+    graph.inject({ retryAfterSeconds: 1, when: (r) => r.skipToken !== undefined });
+    const first = await client.resources({ query: ASSESSMENTS });
+    const rejected = await client
+      .resources({ query: ASSESSMENTS, options: { skipToken: first.skipToken } })
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          e as { statusCode?: number; code?: string; response?: { headers: { get(n: string): unknown } } },
+      );
+    expect(rejected).toMatchObject({ statusCode: 429, code: 'RateLimiting' });
+    expect(rejected?.response?.headers.get('retry-after')).toBe('1');
+    expect(graph.requests.map((r) => r.status)).toEqual([200, 429]);
+  });
+
+  it('a 429 with Retry-After in the middle of paging is retried, and paging completes', async () => {
+    graph.inject({ retryAfterSeconds: 1, when: (r) => r.skipToken !== undefined });
+    const started = Date.now();
+    const { ids } = await readAll(ASSESSMENTS, undefined, retryingClient(graph));
+    expect(new Set(ids).size).toBe(9);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(graph.requests.map((r) => r.status)).toEqual([200, 429, 200, 200]);
+    expect(graph.requests[1]!.skipToken).toBe(graph.requests[2]!.skipToken);
+  });
+
+  it('answers the quota headers, then 429 RateLimiting until the window ends', async () => {
+    const limited = await startResourceGraphStandIn({
+      ...cert(),
+      resources: sampleSecurityResources(SUBS, NOW),
+      quota: { requests: 2, windowSeconds: 3 },
+    });
+    try {
+      const limitedClient = new ResourceGraphClient(credential(limited.token), { baseUri: limited.url });
+      const first = await limitedClient.resources({ query: ASSESSMENTS });
+      expect(first._response.headers.get('x-ms-user-quota-remaining')).toBe('1');
+      expect(first._response.headers.get('x-ms-user-quota-resets-after')).toMatch(/^00:00:0[123]$/);
+      const second = await limitedClient.resources({ query: ASSESSMENTS });
+      expect(second._response.headers.get('x-ms-user-quota-remaining')).toBe('0');
+
+      const throttled = await post({ query: ASSESSMENTS }, { on: limited });
+      expect(throttled.status).toBe(429);
+      expect(Number(throttled.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(throttled.headers['x-ms-user-quota-remaining']).toBe('0');
+      expect(throttled.headers['x-ms-user-quota-resets-after']).toMatch(/^00:00:0[123]$/);
+      expect(throttled.body.error).toMatchObject({
+        code: 'RateLimiting',
+        details: [{ code: 'RateLimiting' }],
+      });
+
+      // Waiting out the Retry-After gets the next window.
+      const after = await readAll(ASSESSMENTS, undefined, retryingClient(limited));
+      expect(after.ids).toHaveLength(9);
+      expect(after.pages[0]!._response.headers.get('x-ms-user-quota-remaining')).toBe('1');
+      // The window may end between the raw call and the next: then no retry is needed.
+      const statuses = limited.requests.map((r) => r.status);
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 429]);
+      expect(statuses.slice(3)).toEqual(statuses.length === 5 ? [429, 200] : [200]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('sample estates', () => {
+  it('gives each subscription every type, from the REST examples, the same every time', () => {
+    const estate = sampleSecurityResources(SUBS, NOW);
+    expect(sampleSecurityResources(SUBS, NOW)).toEqual(estate);
+    expect(estate).toHaveLength(SUBS.length * 16);
+    const ofType = (type: string) => estate.filter((r) => r.type === type && r.subscriptionId === SUBS[0]);
+    expect(
+      Object.fromEntries(Object.entries(SECURITY_TYPES).map(([key, type]) => [key, ofType(type).length])),
+    ).toEqual({
+      assessments: 3,
+      subAssessments: 3,
+      secureScores: 1,
+      secureScoreControls: 3,
+      regulatoryCompliance: 3,
+      attackPaths: 1,
+      alerts: 2,
+    });
+    expect(ofType(SECURITY_TYPES.secureScores)[0]!.name).toBe('ascScore');
+    expect(new Set(estate.map((r) => r.id)).size).toBe(estate.length);
+    for (const r of estate) {
+      expect(r.id.startsWith(`/subscriptions/${r.subscriptionId}/`)).toBe(true);
+      expect(r.type).toBe(r.type.toLowerCase());
+      expect(JSON.stringify(r)).not.toContain('20ff7fc3-e762-44dd-bd96-b71116dcdc23');
+      expect(r.tenantId && r.location).toBeTruthy();
+    }
+    // The assessment example, rewritten: ARM casing kept in the id.
+    expect(ofType(SECURITY_TYPES.assessments)[0]!.id).toBe(
+      `/subscriptions/${SUBS[0]}/resourceGroups/myRg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss2/providers/Microsoft.Security/assessments/21300918-b2e3-0346-785f-c77ff57d243b`,
+    );
+    const generated = ofType(SECURITY_TYPES.alerts).map((a) =>
+      Date.parse(a.properties.TimeGeneratedUtc as string),
+    );
+    expect(generated).toEqual([NOW.getTime() - 10 * 86_400_000, NOW.getTime() - 3_600_000]);
+  });
+
+  it('generates a benchmark estate: unique ids, mostly assessments and findings, about 2 KB each', () => {
+    const rows = [...generatedSecurityResources(5000, 7)];
+    expect(rows).toHaveLength(5000);
+    expect([...generatedSecurityResources(5000, 7)]).toEqual(rows);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(5000);
+    expect(new Set(rows.map((r) => r.subscriptionId))).toEqual(new Set(generatedSubscriptionIds(7)));
+    const share = (type: string) => rows.filter((r) => r.type === type).length / rows.length;
+    expect(share(SECURITY_TYPES.assessments) + share(SECURITY_TYPES.subAssessments)).toBeGreaterThan(0.85);
+    for (const type of Object.values(SECURITY_TYPES)) expect(share(type)).toBeGreaterThan(0);
+    const average =
+      rows.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r.properties)), 0) / rows.length;
+    expect(average).toBeGreaterThan(1700);
+    expect(average).toBeLessThan(2300);
+  });
+});
