@@ -155,6 +155,16 @@ param coverageRemediationLocation string = ''
 @description('COVERAGE_REMEDIATION_ADOPT: also rewrite exports this app did not create.')
 param coverageRemediationAdopt bool = false
 
+// ---------- backfill ----------
+@description('BACKFILL_SCHEDULE: NCRONTAB of the backfill timer (each run reads for up to 7 minutes, then resumes at the next).')
+param backfillSchedule string = '0 30 * * * *'
+
+@description('BACKFILL_ON_DEPLOY: read the current Defender state of every subscription in scope from Resource Graph once, from the first backfill run on (needs the Security Reader of infra/coverage-access.bicep).')
+param backfillOnDeploy bool = true
+
+@description('BACKFILL_AFTER_RECOVERY: backfill a subscription at the next backfill run after its coverage gap closed.')
+param backfillAfterRecovery bool = false
+
 // ---------- the function app ----------
 @minValue(40)
 @maxValue(1000)
@@ -437,6 +447,9 @@ module functionApp 'modules/functionApp.bicep' = {
       COVERAGE_REMEDIATION_NAME: coverageRemediationName
       COVERAGE_REMEDIATION_LOCATION: empty(coverageRemediationLocation) ? location : coverageRemediationLocation
       COVERAGE_REMEDIATION_ADOPT: coverageRemediationAdopt ? 'true' : 'false'
+      BACKFILL_SCHEDULE: backfillSchedule
+      BACKFILL_ON_DEPLOY: backfillOnDeploy ? 'true' : 'false'
+      BACKFILL_AFTER_RECOVERY: backfillAfterRecovery ? 'true' : 'false'
     }
   }
   dependsOn: [appRoles, hubRoles]

@@ -28,13 +28,15 @@ const json = <T extends z.ZodType>(schema: T) =>
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 
 // `true`/`false` in any case: the portal and `az` users type `True`, and ARM's string() of a bool writes it.
-const flag = z
-  .preprocess(
-    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
-    z.enum(['true', 'false']),
-  )
-  .default('false')
-  .transform((v) => v === 'true');
+const flagDefaulting = (fallback: 'true' | 'false') =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+      z.enum(['true', 'false']),
+    )
+    .default(fallback)
+    .transform((v) => v === 'true');
+const flag = flagDefaulting('false');
 
 /** A comma-separated setting, trimmed, empty items dropped. */
 const list = <T extends z.ZodType>(item: T) =>
@@ -179,6 +181,11 @@ const schema = z.object({
       .optional(),
   ),
   COVERAGE_REMEDIATION_ADOPT: setting(flag),
+  BACKFILL_SCHEDULE: setting(z.string().default('0 30 * * * *')),
+  // The current state of every subscription in scope, once, from the first backfill timer run on.
+  BACKFILL_ON_DEPLOY: setting(flagDefaulting('true')),
+  // A subscription whose coverage gap closed is backfilled at the next backfill timer run.
+  BACKFILL_AFTER_RECOVERY: setting(flag),
 });
 
 const containerName = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;

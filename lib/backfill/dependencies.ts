@@ -4,6 +4,7 @@ import type { DeliveryConfig } from '../config';
 import { EstateReader, INACTIVE_STATES } from '../coverage/estate';
 import { buildDependencies, preflightOptions, type DependencyOptions } from '../dependencies';
 import { BACKFILL_TABLE, BackfillStateStore } from '../state/backfillState';
+import type { PipelineDependencies } from '../pipeline';
 import type { BackfillDependencies, GraphSource } from './backfill';
 import { AzureResourceGraph } from './graphReader';
 
@@ -12,6 +13,8 @@ export interface BackfillDependencyOptions extends DependencyOptions {
   concurrency?: number;
   /** Resource Graph, when a test brings its own. */
   graph?: GraphSource;
+  /** The pipeline, when the caller has one (a Functions worker shares its Event Hub functions'). */
+  pipeline?: PipelineDependencies;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function buildBackfillDependencies(
       preflight,
     );
   }
-  const pipeline = await buildDependencies(config, { ...options, clients });
+  const pipeline = options.pipeline ?? (await buildDependencies(config, { ...options, clients }));
   const state = new BackfillStateStore(clients.table(config.stateStorage, BACKFILL_TABLE));
   return {
     graph: options.graph ?? new AzureResourceGraph(clients.credential(), arm),

@@ -3,6 +3,7 @@ import { checkAccess, coverageTargets, type CheckAccessOptions } from '../azure/
 import type { CoverageConfig } from '../config';
 import { firstStorageCalls, logsSinkFor, preflightOptions } from '../dependencies';
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from '../state/coverageState';
+import { BACKFILL_TABLE, BackfillStateStore } from '../state/backfillState';
 import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
 import { EstateReader } from './estate';
 import type { CoverageDependencies } from './reconcile';
@@ -37,10 +38,22 @@ export async function buildCoverageDependencies(
     clients.table(config.stateStorage, COVERAGE_HISTORY_TABLE),
   );
   const heartbeat = new TableHeartbeatStore(clients.table(config.stateStorage, HEARTBEAT_TABLE));
+  const backfillRequests = config.BACKFILL_AFTER_RECOVERY
+    ? new BackfillStateStore(clients.table(config.stateStorage, BACKFILL_TABLE))
+    : undefined;
   await firstStorageCalls(
     [
       { run: () => state.ensure(), connection: config.stateStorage, service: 'table' },
       { run: () => ensureTable(heartbeat.table), connection: config.stateStorage, service: 'table' },
+      ...(backfillRequests
+        ? [
+            {
+              run: () => backfillRequests.ensure(),
+              connection: config.stateStorage,
+              service: 'table' as const,
+            },
+          ]
+        : []),
     ],
     preflight !== undefined,
   );
@@ -79,6 +92,7 @@ export async function buildCoverageDependencies(
     ...(config.COVERAGE_WEBHOOK_URL ? { webhookUrl: config.COVERAGE_WEBHOOK_URL } : {}),
     ...(logs ? { logs } : {}),
     ...(remediation ? { remediation } : {}),
+    ...(backfillRequests ? { backfillRequests } : {}),
     clock: options.clock ?? (() => new Date()),
   };
 }

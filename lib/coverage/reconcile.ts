@@ -32,6 +32,8 @@ export interface CoverageDependencies {
   /** Where coverage rows go (the default logs stream), when logs are configured. */
   logs?: { sink: LogsSink; stream: string };
   remediation?: RemediationSettings;
+  /** Where a subscription whose gap closed is put down for a backfill (BACKFILL_AFTER_RECOVERY). */
+  backfillRequests?: { request(subscriptionIds: readonly string[], reason: string, at: Date): Promise<void> };
   clock: () => Date;
 }
 
@@ -74,6 +76,8 @@ export interface CoverageReport {
    * were some and a webhook is configured). Empty for the timer.
    */
   notDone: NotDone[];
+  /** Subscriptions put down for a backfill because their gap closed (only when recording, and asked to). */
+  backfillRequested?: number;
 }
 
 /**
@@ -195,6 +199,14 @@ export async function reconcileCoverage(
     await deps.state.append(history);
   }
 
+  // The events of a gap are gone from the stream for good: a backfill brings back the current state.
+  let backfillRequested: number | undefined;
+  if (record && deps.backfillRequests) {
+    const recovered = alerts.filter((a) => a.kind === 'recovered').map((a) => a.coverage.subscriptionId);
+    if (recovered.length > 0) await deps.backfillRequests.request(recovered, 'coverage gap closed', now);
+    backfillRequested = recovered.length;
+  }
+
   const since = new Map(records.map((r) => [r.subscriptionId, r.since]));
   const rows: CoverageReport['rows'] = { sent: 0, failed: 0 };
   if (deps.logs && record) {
@@ -221,6 +233,7 @@ export async function reconcileCoverage(
     rows,
     gaps,
     notDone,
+    ...(backfillRequested !== undefined ? { backfillRequested } : {}),
   };
 }
 

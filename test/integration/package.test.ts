@@ -88,6 +88,7 @@ const EXPECTED_FUNCTIONS = {
   },
   redriveParked: { type: 'timerTrigger', schedule: '%REDRIVE_SCHEDULE%' },
   reconcileCoverage: { type: 'timerTrigger', schedule: '%COVERAGE_SCHEDULE%' },
+  backfill: { type: 'timerTrigger', schedule: '%BACKFILL_SCHEDULE%' },
 };
 
 let work: string;
@@ -150,6 +151,7 @@ describe.each(['func', 'azd'] as const)('the package %s publishes', (tool) => {
     const { load } = packages[tool];
     expect(load.error, load.output).toBeUndefined();
     expect(load.entryPoints).toEqual([
+      'dist/functions/backfill.js',
       'dist/functions/ingestDefenderForCloud.js',
       'dist/functions/ingestDefenderXdr.js',
       'dist/functions/reconcileCoverage.js',
@@ -160,7 +162,7 @@ describe.each(['func', 'azd'] as const)('the package %s publishes', (tool) => {
     expect(load.programmingModel?.name).toBe('@azure/functions');
   });
 
-  it('registers the four functions with their triggers, each setting they name present', () => {
+  it('registers the five functions with their triggers, each setting they name present', () => {
     const { load } = packages[tool];
     expect(load.functions.map((f) => f.name).sort()).toEqual(Object.keys(EXPECTED_FUNCTIONS).sort());
     for (const [name, trigger] of Object.entries(EXPECTED_FUNCTIONS)) {
@@ -275,9 +277,9 @@ describe('.funcignore matching', () => {
     const files = azdFiles(project, { funcignore: UNANCHORED_FUNCIGNORE });
     expect(coverage(files)).toEqual([]);
     const load = await loadApp(extract(project, files, join(work, 'unanchored-app')), settings);
-    // lib/config.js needs lib/coverage/eventSources.js, so the first entry point already fails.
-    expect(load.error?.entryPoint).toBe('dist/functions/ingestDefenderForCloud.js');
-    expect(load.error?.message).toMatch(/Cannot find module '\.\/coverage\/eventSources'/);
+    // The first entry point already needs lib/coverage/ (lib/backfill reads the estate through it).
+    expect(load.error?.entryPoint).toBe('dist/functions/backfill.js');
+    expect(load.error?.message).toMatch(/Cannot find module '\.\.?\/coverage\/\w+'/);
     expect(load.functions).toEqual([]);
   });
 });
