@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { run } from '../lib/cli/program';
 import { replayCommand } from '../lib/cli/replayCommand';
-import { loadCoverageConfig, loadDeliveryConfig } from '../lib/config';
+import { GUID, loadCoverageConfig, loadDeliveryConfig } from '../lib/config';
 import { buildDependencies } from '../lib/dependencies';
 import type { Ledger } from '../lib/ledger';
 import { coverageCommand } from '../lib/cli/coverageCommand';
@@ -15,7 +15,9 @@ import type { WebhookBody } from '../lib/coverage/notify';
 import { reconcileCoverage } from '../lib/coverage/reconcile';
 import { startArmStandIn } from './armServer';
 import { startAzurite } from './azurite';
-import { startLogsIngestionStandIn } from './logsIngestionServer';
+import { startLogsIngestionStandIn, type LogsIngestionStandIn } from './logsIngestionServer';
+import { resourceGraphHandler } from './resourceGraphServer';
+import { sampleSecurityResources } from './sampleSecurityResources';
 import { DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver } from './webhookReceiver';
@@ -234,6 +236,63 @@ async function demoDoctor(
   }
 }
 
+/**
+ * `backfill` of the sample estate: Resource Graph (dev/resourceGraphServer.ts, at Resource Manager's address)
+ * holds each subscription's current Defender state; counted first, then sent through the pipeline.
+ */
+async function demoBackfill(
+  cert: TrustedCertificate,
+  deliveryEnv: NodeJS.ProcessEnv,
+  token: string,
+  logs: LogsIngestionStandIn,
+): Promise<string> {
+  // Active subscriptions with a real id (one sample payload carries a malformed one).
+  const estate = sampleEstate().filter(
+    (s) => (!s.state || s.state === 'Enabled') && GUID.test(s.subscriptionId),
+  );
+  const subscriptions = estate.map((s) => s.subscriptionId);
+  const graph = resourceGraphHandler({
+    token,
+    resources: sampleSecurityResources(subscriptions, new Date()),
+    pageSize: 50,
+  });
+  const arm = await startArmStandIn({ ...cert, estate, token, graph });
+  try {
+    const io = {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stdout,
+      env: { ...deliveryEnv, AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url },
+    };
+    const scope = ['--subscriptions', subscriptions.join(',')];
+    heading(
+      `backfill: the current state of ${subscriptions.length} subscriptions from Resource Graph (defender-export backfill --dry-run, then backfill)`,
+    );
+    await run(['backfill', ...scope, '--dry-run'], io);
+    const before = logs.accepted().length;
+    process.stdout.write('\n');
+    const code = await run(['backfill', ...scope], io);
+    const rows = logs.accepted().slice(before);
+    heading(
+      'three backfilled rows (DataType, RecordId, IsSnapshot, Properties.securityEventDataEnrichment.source)',
+    );
+    for (const type of ['Recommendation', 'SecurityFinding', 'Alert']) {
+      const row = rows.find((r) => r.DataType === type);
+      const marker = (row?.Properties as { securityEventDataEnrichment?: { source?: string } } | undefined)
+        ?.securityEventDataEnrichment?.source;
+      process.stdout.write(
+        `  ${type.padEnd(16)} ${String(row?.RecordId).slice(0, 96)}  ${row?.IsSnapshot}  ${marker}\n`,
+      );
+    }
+    const events = new Set(rows.map((r) => r.EventKey)).size;
+    return code === 0 && events === graph.resources.length
+      ? `ok (${events} resources of ${subscriptions.length} subscriptions in ${graph.requests.length} Resource Graph requests)`
+      : `unexpected: exit ${code}, ${events} of ${graph.resources.length} resources`;
+  } finally {
+    await arm.close();
+  }
+}
+
 async function main(cert: TrustedCertificate): Promise<number> {
   const started = Date.now();
   heading('starting Azurite and the https Logs Ingestion stand-in');
@@ -313,6 +372,7 @@ async function main(cert: TrustedCertificate): Promise<number> {
 
     const coverage = await demoCoverage(cert, env, logs.token);
     const doctor = await demoDoctor(cert, env, logs.token);
+    const backfill = await demoBackfill(cert, env, logs.token, logs);
 
     heading('summary');
     const accounted = ledger.invalid + ledger.dropped + ledger.routed;
@@ -322,6 +382,7 @@ async function main(cert: TrustedCertificate): Promise<number> {
     );
     process.stdout.write(`coverage: ${coverage}\n`);
     process.stdout.write(`doctor: ${doctor}\n`);
+    process.stdout.write(`backfill: ${backfill}\n`);
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     // The malformed inputs are dead-lettered and the estate has gaps on purpose: the demo succeeds when
     // every event is accounted for and the coverage alerts arrived.
@@ -329,7 +390,8 @@ async function main(cert: TrustedCertificate): Promise<number> {
       accounted === ledger.received &&
       code !== 70 &&
       coverage.startsWith('ok') &&
-      doctor.startsWith('ok')
+      doctor.startsWith('ok') &&
+      backfill.startsWith('ok')
       ? 0
       : 1;
   } finally {

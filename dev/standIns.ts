@@ -4,14 +4,16 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { loadCoverageConfig } from '../lib/config';
+import { GUID, loadCoverageConfig } from '../lib/config';
 import { buildCoverageDependencies } from '../lib/coverage/dependencies';
 import type { WebhookBody } from '../lib/coverage/notify';
 import { startArmStandIn, type ArmStandIn } from './armServer';
 import { startAzurite, type Azurite } from './azurite';
 import { createDevCertificate, type DevCertificate } from './certificates';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from './logsIngestionServer';
+import { resourceGraphHandler } from './resourceGraphServer';
 import { DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
+import { sampleSecurityResources } from './sampleSecurityResources';
 import { SAMPLE_HUB, SAMPLE_SUBSCRIPTIONS, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver, type WebhookReceiver } from './webhookReceiver';
 
@@ -288,7 +290,16 @@ async function main(argv: string[]): Promise<void> {
   ]);
   const logs = running.logs!;
   const azurite = running.azurite!;
-  running.arm = await startArmStandIn({ ...tls, estate: sampleEstate(), token: logs.token, ...port('arm') });
+  const estate = sampleEstate();
+  // Resource Graph at Resource Manager's address, with each subscription's Defender state, for `backfill`.
+  const graph = resourceGraphHandler({
+    token: logs.token,
+    resources: sampleSecurityResources(
+      estate.map((s) => s.subscriptionId).filter((id) => GUID.test(id)),
+      new Date(),
+    ),
+  });
+  running.arm = await startArmStandIn({ ...tls, estate, graph, token: logs.token, ...port('arm') });
   running.webhook = await startWebhookReceiver({ ...tls, ...port('webhook') });
 
   const settings: Record<string, string> = {
@@ -337,7 +348,7 @@ async function main(argv: string[]): Promise<void> {
   );
   out(`  Logs Ingestion API    ${logs.url}  (rule ${logs.ruleId}, stream Custom-DefenderExport)`);
   out(
-    `  Resource Manager      ${running.arm.url}  (sample estate: ${running.arm.estate.length} subscriptions)`,
+    `  Resource Manager      ${running.arm.url}  (sample estate: ${running.arm.estate.length} subscriptions; Resource Graph: ${graph.resources.length} Defender resources)`,
   );
   out(`  webhook receiver      ${running.webhook.url}`);
   out(

@@ -22,11 +22,12 @@ const EXPECTED = {
     'npx defender-export replay events.ndjson --json',
     'npx defender-export coverage',
     'npx defender-export doctor --app func-defexp-local --resource-group rg-defender-export --subscription 5ec00000-0000-4000-8000-000000000001',
+    'npx defender-export backfill --dry-run',
   ],
   functions: ['func start'],
 };
 /** Exit codes of the second terminal's commands: coverage finds the sample estate's gaps; doctor none. */
-const EXIT_CODES = [0, 0, 0, 0, 1, 0];
+const EXIT_CODES = [0, 0, 0, 0, 1, 0, 0];
 const STATUSES = [
   'Covered',
   'Missing',
@@ -291,6 +292,9 @@ describe('README "Run locally", as written, against the stand-ins', () => {
       /^✓ event hubs +role Azure Event Hubs Data Receiver +held on hub defender-cloud$/m,
     );
     expect(results[5]!.stdout).toMatch(/^\d+ passed, 0 failed/m);
+    // backfill --dry-run: the local Resource Graph's resources, per data type; nothing sent.
+    expect(results[6]!.stdout).toMatch(/^Recommendation +\d+$/m);
+    expect(results[6]!.stdout).toMatch(/dry run: counted only/);
     await until(
       () => /Resource Manager: \d+ requests/.test(standInsOutput),
       10_000,
