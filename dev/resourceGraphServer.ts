@@ -56,6 +56,7 @@
  *
  * The query language is the subset `backfill` writes, and nothing else (anything else answers 400
  * InvalidQuery): `securityresources | where type =~ '<type>'` (or `==`, case-sensitive), then optionally
+ * `| where properties.<a.b.c> =~ '<text>'`, then optionally
  * `| where todatetime(properties.<a.b.c>) >= datetime(<ISO 8601>)`, then optionally
  * `| project <column>, <column>…`. Management groups are accepted and hold every subscription.
  */
@@ -194,6 +195,8 @@ const FAULT_CODES: Record<number, string> = {
 interface GraphQuery {
   type: string;
   caseSensitive: boolean;
+  /** `where properties.<path> =~ '<value>'`: a string property equal to a value, whatever the case. */
+  equals?: { path: string[]; value: string };
   since?: { path: string[]; at: number };
   columns?: string[];
 }
@@ -207,6 +210,7 @@ const TABLE = /^\s*securityresources\s*$/i;
 const WHERE_TYPE = /^\s*where\s+type\s*(=~|==)\s*(?:'([^']*)'|"([^"]*)")\s*$/;
 const WHERE_SINCE =
   /^\s*where\s+todatetime\s*\(\s*properties((?:\s*\.\s*[A-Za-z_]\w*)+)\s*\)\s*>=\s*datetime\s*\(\s*(?:'([^']*)'|"([^"]*)"|([^'"\s)][^)]*?))\s*\)\s*$/;
+const WHERE_EQUALS = /^\s*where\s+properties((?:\s*\.\s*[A-Za-z_]\w*)+)\s*=~\s*(?:'([^']*)'|"([^"]*)")\s*$/;
 const PROJECT = /^\s*project\s+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*$/;
 
 /** A KQL datetime literal or a property value as `todatetime` reads it; no zone means UTC. */
@@ -250,17 +254,16 @@ function parseQuery(text: string): GraphQuery | QueryFailure {
   if (!type) return fail(byType);
   const query: GraphQuery = { type: type[2] ?? type[3] ?? '', caseSensitive: type[1] === '==' };
   let next = rest.shift();
+  const equals = next && WHERE_EQUALS.exec(next.text);
+  if (next && equals) {
+    query.equals = { path: pathOf(equals[1]!), value: equals[2] ?? equals[3] ?? '' };
+    next = rest.shift();
+  }
   const since = next && WHERE_SINCE.exec(next.text);
   if (next && since) {
     const at = parseKqlDate(since[2] ?? since[3] ?? since[4] ?? '');
     if (at === undefined) return fail(next);
-    query.since = {
-      path: since[1]!
-        .split('.')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      at,
-    };
+    query.since = { path: pathOf(since[1]!), at };
     next = rest.shift();
   }
   const project = next && PROJECT.exec(next.text);
@@ -273,6 +276,12 @@ function parseQuery(text: string): GraphQuery | QueryFailure {
   }
   return next ? fail(next) : query;
 }
+
+const pathOf = (dotted: string) =>
+  dotted
+    .split('.')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function invalidQuery(text: string, failure: QueryFailure) {
   const before = text.slice(0, failure.offset).split('\n');
@@ -306,6 +315,10 @@ function matches(query: GraphQuery, resource: GraphResource): boolean {
     ? resource.type === query.type
     : resource.type.toLowerCase() === query.type.toLowerCase();
   if (!typeMatches) return false;
+  if (query.equals) {
+    const value = propertyAt(resource.properties, query.equals.path);
+    if (typeof value !== 'string' || value.toLowerCase() !== query.equals.value.toLowerCase()) return false;
+  }
   if (!query.since) return true;
   const value = propertyAt(resource.properties, query.since.path);
   const at = typeof value === 'string' ? parseKqlDate(value) : undefined;

@@ -429,7 +429,8 @@ function alert(subscriptionId: string, n: number, generated: number): GraphResou
       ],
       remediationSteps: ['No further action is needed.'],
       vendorName: 'Microsoft',
-      status: 'Active',
+      // The older alert of each subscription was resolved since.
+      status: n % 2 === 0 ? 'Resolved' : 'Active',
       extendedLinks: [
         {
           Category: 'threat_reports',

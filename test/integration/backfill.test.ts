@@ -63,6 +63,12 @@ const everything = (overrides: Partial<BackfillOptions> = {}): BackfillOptions =
   ...overrides,
 });
 
+/** What a backfill without --since reads: every resource but the alerts no longer active. */
+const backfillable = () =>
+  graph.resources.filter(
+    (r) =>
+      r.type !== GRAPH_TYPES.Alert.resourceType || String(r.properties.Status).toLowerCase() === 'active',
+  );
 const rows = () => local.logs.accepted('Custom-DefenderExport') as unknown as LogsRow[];
 const byType = (list: readonly { DataType: string }[]) => {
   const counts: Record<string, number> = {};
@@ -72,7 +78,7 @@ const byType = (list: readonly { DataType: string }[]) => {
 const expectedByType = () => {
   const counts: Record<string, number> = {};
   for (const [dataType, { resourceType }] of Object.entries(GRAPH_TYPES))
-    counts[dataType] = graph.resources.filter((r) => r.type === resourceType).length;
+    counts[dataType] = backfillable().filter((r) => r.type === resourceType).length;
   return counts;
 };
 const archiveLines = async () =>
@@ -84,7 +90,7 @@ describe('defender-export backfill', () => {
   it('sends every resource as the event its export would send: every data type, marked, never a heartbeat', async () => {
     const report = await runBackfill(await deps(), everything());
     expect(report.ledger.problems).toEqual([]);
-    expect(report.ledger.received).toBe(graph.resources.length);
+    expect(report.ledger.received).toBe(backfillable().length);
     expect(report.resources).toEqual(expectedByType());
     expect(byType(rows())).toEqual(expectedByType());
     for (const row of rows()) {
@@ -120,8 +126,8 @@ describe('defender-export backfill', () => {
     graph.inject({ status: 429, retryAfterSeconds: 0, times: 2, when: (r) => Boolean(r.skipToken) });
     const report = await runBackfill(await deps(), everything());
     expect(graph.requests.filter((r) => r.status === 429)).toHaveLength(2);
-    expect(report.ledger.received).toBe(graph.resources.length);
-    expect(rows()).toHaveLength(graph.resources.length);
+    expect(report.ledger.received).toBe(backfillable().length);
+    expect(rows()).toHaveLength(backfillable().length);
   });
 
   it('resumes after a crash where it stopped: nothing twice in the archive', async () => {
@@ -138,15 +144,15 @@ describe('defender-export backfill', () => {
     // Events, not rows: a big event is split into several rows.
     const before = new Set(rows().map((r) => r.EventKey)).size;
     expect(before).toBeGreaterThan(0);
-    expect(before).toBeLessThan(graph.resources.length);
+    expect(before).toBeLessThan(backfillable().length);
 
     const resumed = await runBackfill(await deps(), everything());
     expect(resumed.run.resumed).toBe(true);
     expect(resumed.run.finished).toBe(true);
-    expect(before + resumed.ledger.received).toBe(graph.resources.length);
+    expect(before + resumed.ledger.received).toBe(backfillable().length);
     const lines = await archiveLines();
-    expect(lines).toHaveLength(graph.resources.length);
-    expect(new Set(lines.map((l) => l.line)).size).toBe(graph.resources.length);
+    expect(lines).toHaveLength(backfillable().length);
+    expect(new Set(lines.map((l) => l.line)).size).toBe(backfillable().length);
   });
 
   it('a second backfill the same day gives the same EventKeys and no new archive blob', async () => {
@@ -167,10 +173,16 @@ describe('defender-export backfill', () => {
     expect((await archiveLines()).map((l) => l.blob)).toEqual(blobs);
   });
 
-  it('--since keeps only the alerts generated since then', async () => {
-    const since = new Date(NOW.getTime() - 86_400_000);
+  it('reads the active alerts, and with --since every alert generated since then', async () => {
+    const active = await runBackfill(await deps(), everything({ dataTypes: ['Alert'] }));
+    expect(active.resources).toEqual({ Alert: SUBSCRIPTIONS.length });
+    for (const row of rows()) expect(row.State).toBe('Active');
+    local.logs.reset();
+
+    const since = new Date(NOW.getTime() - 30 * 86_400_000);
     const report = await runBackfill(await deps(), everything({ dataTypes: ['Alert'], since }));
-    expect(report.resources).toEqual({ Alert: SUBSCRIPTIONS.length });
+    expect(report.resources).toEqual({ Alert: 2 * SUBSCRIPTIONS.length });
+    expect(new Set(rows().map((r) => r.State))).toEqual(new Set(['Active', 'Resolved']));
     for (const row of rows()) expect(Date.parse(row.TimeGenerated)).toBeGreaterThanOrEqual(since.getTime());
   });
 

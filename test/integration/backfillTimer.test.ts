@@ -53,6 +53,9 @@ beforeAll(async () => {
       },
     ],
   });
+  backfillable = graph.resources.filter(
+    (r) => !r.type.endsWith('/alerts') || r.properties.Status === 'Active',
+  ).length;
   env = local.env({
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: HUB,
@@ -65,6 +68,8 @@ afterAll(async () => {
   await local?.close();
 });
 
+/** Every resource but the alerts no longer active: what a backfill without --since reads. */
+let backfillable = 0;
 const rows = () => local.logs.accepted('Custom-DefenderExport') as unknown as LogsRow[];
 const config = () => loadConfig(env, { delivery: true, coverage: true }) as DeliveryConfig & CoverageConfig;
 
@@ -78,10 +83,10 @@ describe('backfill in Azure: the backfill timer', () => {
     });
     const first = await backfillTimer({}, context);
     expect(first.initial).toMatchObject({ report: { run: { finished: true } } });
-    expect(rows().filter((r) => r.PartIndex === 0)).toHaveLength(graph.resources.length);
+    expect(rows().filter((r) => r.PartIndex === 0)).toHaveLength(backfillable);
     expect(JSON.parse(logged.at(-1)![1]).backfill).toMatchObject({
       initial: 'finished now',
-      received: graph.resources.length,
+      received: backfillable,
       problems: [],
     });
 

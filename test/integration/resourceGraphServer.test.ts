@@ -212,6 +212,14 @@ describe('scopes and filters', () => {
     expect((await alerts('==', SECURITY_TYPES.alerts)).ids).toHaveLength(6);
   });
 
+  it('filters on a text in the properties with =~, whatever its case', async () => {
+    const { rows } = await readAll(
+      `securityresources | where type =~ '${SECURITY_TYPES.alerts}' | where properties.Status =~ 'active'`,
+    );
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect((r.properties as { Status: string }).Status).toBe('Active');
+  });
+
   it('filters on a date in the properties, and projects columns, over several lines', async () => {
     const since = new Date(NOW.getTime() - 2 * 86_400_000).toISOString();
     const { rows } = await readAll(
