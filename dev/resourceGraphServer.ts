@@ -57,7 +57,8 @@
  * The query language is the subset `backfill` writes, and nothing else (anything else answers 400
  * InvalidQuery): `securityresources | where type =~ '<type>'` (or `==`, case-sensitive), then optionally
  * `| where properties.<a.b.c> =~ '<text>'`, then optionally
- * `| where todatetime(properties.<a.b.c>) >= datetime(<ISO 8601>)`, then optionally
+ * `| where todatetime(properties.<a.b.c>) >= datetime(<ISO 8601>)`, then optionally `| order by id asc`,
+ * then optionally
  * `| project <column>, <column>…`. Management groups are accepted and hold every subscription.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -211,6 +212,7 @@ const WHERE_TYPE = /^\s*where\s+type\s*(=~|==)\s*(?:'([^']*)'|"([^"]*)")\s*$/;
 const WHERE_SINCE =
   /^\s*where\s+todatetime\s*\(\s*properties((?:\s*\.\s*[A-Za-z_]\w*)+)\s*\)\s*>=\s*datetime\s*\(\s*(?:'([^']*)'|"([^"]*)"|([^'"\s)][^)]*?))\s*\)\s*$/;
 const WHERE_EQUALS = /^\s*where\s+properties((?:\s*\.\s*[A-Za-z_]\w*)+)\s*=~\s*(?:'([^']*)'|"([^"]*)")\s*$/;
+const ORDER_BY_ID = /^\s*(?:order|sort)\s+by\s+id(?:\s+asc)?\s*$/i;
 const PROJECT = /^\s*project\s+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*$/;
 
 /** A KQL datetime literal or a property value as `todatetime` reads it; no zone means UTC. */
@@ -266,6 +268,8 @@ function parseQuery(text: string): GraphQuery | QueryFailure {
     query.since = { path: pathOf(since[1]!), at };
     next = rest.shift();
   }
+  // Rows are answered in id order anyway; an explicit `order by id asc` asks for just that.
+  if (next && ORDER_BY_ID.test(next.text)) next = rest.shift();
   const project = next && PROJECT.exec(next.text);
   if (next && project) {
     const columns = project[1]!.split(',').map((c) => c.trim());

@@ -37,7 +37,7 @@ export async function backfill(
   const report = await runScheduledBackfill(deps, {
     onDeploy: config.BACKFILL_ON_DEPLOY,
     scope: () => backfillSubscriptions(config, undefined, clients),
-    deadline: Date.now() + TIMER_BUDGET_MS,
+    deadline: deps.clock().getTime() + TIMER_BUDGET_MS,
   });
   const summary = scheduledSummary(report);
   const line = JSON.stringify({ backfill: summary });

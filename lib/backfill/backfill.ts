@@ -68,21 +68,47 @@ interface Unit {
   subscriptions: readonly string[];
 }
 
+/** The subscriptions, lower-cased, once each, in order: what the run key and the units are made of. */
+const subscriptionsOf = (options: Pick<BackfillOptions, 'subscriptions'>) =>
+  [...new Set(options.subscriptions.map((s) => s.toLowerCase()))].sort();
+
 function units(options: BackfillOptions): Unit[] {
-  const sorted = [...new Set(options.subscriptions.map((s) => s.toLowerCase()))].sort();
+  const sorted = subscriptionsOf(options);
   const chunks: string[][] = [];
   for (let i = 0; i < sorted.length; i += SUBSCRIPTIONS_PER_QUERY)
     chunks.push(sorted.slice(i, i + SUBSCRIPTIONS_PER_QUERY));
-  return options.dataTypes.flatMap((dataType) =>
+  return [...new Set(options.dataTypes)].flatMap((dataType) =>
     chunks.map((subscriptions, i) => ({ name: `${dataType}-${i}`, dataType, subscriptions })),
   );
+}
+
+/**
+ * The batch's partition, which names its archive blob: the run, the unit, and a digest of the page, so a page
+ * sent again (after a crash, or by a second backfill that day) names the same blob, and a page whose content
+ * changed meanwhile names a new one rather than being taken for written.
+ */
+function pageLabel(key: string, unit: string, records: readonly GraphRecord[]): string {
+  const digest = createHash('sha256').update(JSON.stringify(records)).digest('hex').slice(0, 12);
+  return `${key.slice(0, 8)}-${unit}-${digest}`;
+}
+
+/**
+ * The event for a row; a row the mapping refuses goes as Resource Graph gave it, so the pipeline classifies
+ * it, and delivers or dead-letters it with the reason: it is accounted for, and the run goes on.
+ */
+function exportEvent(dataType: BackfillDataType, record: GraphRecord): unknown {
+  try {
+    return toExportEvent(dataType, record);
+  } catch {
+    return record;
+  }
 }
 
 /** The run's identity: the same data types, subscriptions and `since` are the same backfill. */
 export function runKey(options: Pick<BackfillOptions, 'dataTypes' | 'subscriptions' | 'since'>): string {
   const parameters = JSON.stringify({
-    dataTypes: [...options.dataTypes].sort(),
-    subscriptions: [...new Set(options.subscriptions.map((s) => s.toLowerCase()))].sort(),
+    dataTypes: [...new Set(options.dataTypes)].sort(),
+    subscriptions: subscriptionsOf(options),
     since: options.since?.toISOString() ?? null,
   });
   return createHash('sha256').update(parameters).digest('hex').slice(0, 32);
@@ -155,7 +181,10 @@ export async function runBackfill(
         subscriptions: options.subscriptions.length,
         ...(options.since ? { since: options.since.toISOString() } : {}),
       };
-  if (!resumed) await deps.state.saveRun(run);
+  if (!resumed) {
+    await deps.state.saveSubscriptions(key, subscriptionsOf(options));
+    await deps.state.saveRun(run);
+  }
   const snapshotAt = snapshotTime(new Date(run.startedAt));
   const positions = resumed ? await deps.state.positions(key) : new Map<string, UnitPosition>();
   const pipeline: PipelineDependencies = { ...deps.pipeline, heartbeat: undefined };
@@ -176,6 +205,7 @@ export async function runBackfill(
       limit(async () => {
         let position = positions.get(unit.name) ?? { unit: unit.name, offset: 0, done: false };
         const query = graphQuery(unit.dataType, options.since);
+        let restarted = false;
         while (!position.done && !failure) {
           if (options.deadline !== undefined && deps.clock().getTime() >= options.deadline) {
             stoppedEarly = true;
@@ -189,9 +219,11 @@ export async function runBackfill(
               position.skipToken ? { skipToken: position.skipToken } : {},
             );
           } catch (error) {
-            // A token from before a crash may have expired: the unit starts again, and what it sends again
-            // has the same names and keys (see snapshotTime).
-            if (!(position.skipToken && isRestError(error) && error.statusCode === 400)) throw error;
+            // A token from before a crash may have expired: the unit starts again, once, and what it sends
+            // again has the same names and keys (see snapshotTime and pageLabel).
+            const refused = position.skipToken && isRestError(error) && error.statusCode === 400;
+            if (!refused || restarted) throw error;
+            restarted = true;
             done -= position.offset;
             position = { unit: unit.name, offset: 0, done: false };
             continue;
@@ -199,10 +231,10 @@ export async function runBackfill(
           totals.set(unit.name, page.totalRecords);
           const batch = {
             source: BACKFILL_BATCH_SOURCE,
-            partitionId: unit.name,
+            partitionId: pageLabel(key, unit.name, page.records),
             deadLetterFaults: true,
             messages: page.records.map((record, i) => ({
-              body: JSON.stringify(toExportEvent(unit.dataType, record)),
+              body: exportEvent(unit.dataType, record),
               sequenceNumber: position.offset + i,
               enqueuedTimeUtc: snapshotAt,
               offset: String(position.offset + i),

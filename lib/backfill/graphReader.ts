@@ -25,7 +25,7 @@ const THROTTLED_RETRIES = 4;
  * error before its own throttling policy sees it (Azure/azure-sdk-for-js#7989). Waits Retry-After, else the
  * quota's reset, else 1 s.
  */
-const retryThrottled: RequestPolicyFactory = {
+const retryThrottled = (onThrottled: (waitMs: number) => void): RequestPolicyFactory => ({
   create: (next) => ({
     async sendRequest(request) {
       for (let attempt = 1; ; attempt++) {
@@ -43,12 +43,13 @@ const retryThrottled: RequestPolicyFactory = {
             seconds >= 0
               ? seconds * 1000
               : resetsAfterMs(headers?.get('x-ms-user-quota-resets-after')) || 1000;
+          onThrottled(wait);
           await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
     },
   }),
-};
+});
 
 /**
  * Resource Graph through `@azure/arm-resourcegraph` (with the 429 retry above). Beyond that it honours the
@@ -70,7 +71,11 @@ export class AzureResourceGraph implements GraphSource {
   ) {
     this.client = new ResourceGraphClient(credential, {
       baseUri: endpoint.replace(/\/+$/, ''),
-      requestPolicyFactories: (defaults) => [retryThrottled, ...defaults],
+      // A 429 to one unit holds the others back too: they share the caller's quota.
+      requestPolicyFactories: (defaults) => [
+        retryThrottled((waitMs) => (this.notBefore = Math.max(this.notBefore, Date.now() + waitMs))),
+        ...defaults,
+      ],
     });
   }
 
@@ -103,7 +108,7 @@ export class AzureResourceGraph implements GraphSource {
         totalRecords: response.totalRecords,
       };
     } catch (error) {
-      // The legacy client's errors, in the shape the rest of the code reads (status, code, request id).
+      // The legacy client's errors, in the shape the rest of the code reads (status and code).
       const { statusCode, code, message } = (error ?? {}) as {
         statusCode?: number;
         code?: string;

@@ -12,6 +12,8 @@ export function graphQuery(dataType: BackfillDataType, since?: Date): string {
   if (dataType === 'Alert' && !since) lines.push(`| where properties.Status =~ 'Active'`);
   if (since && type.sinceField)
     lines.push(`| where todatetime(properties.${type.sinceField}) >= datetime(${since.toISOString()})`);
+  // Ordered, so a page holds the same rows whenever it is read again (its archive name repeats).
+  lines.push('| order by id asc');
   lines.push('| project id, name, type, tenantId, subscriptionId, resourceGroup, location, properties');
   return lines.join('\n');
 }

@@ -64,22 +64,28 @@ export async function runScheduledBackfill(
   await deps.state.ensure();
   let initial: ScheduledBackfillReport['initial'] = 'off';
   if (settings.onDeploy) {
-    const finishedAt = await deps.state.initialFinishedAt();
-    if (finishedAt) initial = { finishedAt };
+    const started = await deps.state.initial();
+    if (started?.finishedAt) initial = { finishedAt: started.finishedAt };
     else {
+      // Once started, over the subscriptions it started with: a change of scope must not restart it.
+      const kept = started?.key ? await deps.state.subscriptions(started.key) : [];
       const report = await runBackfill(deps, {
         dataTypes,
-        subscriptions: await settings.scope(),
+        subscriptions: kept.length > 0 ? kept : await settings.scope(),
         dryRun: false,
         deadline: settings.deadline,
       });
-      if (finished(report)) await deps.state.markInitialFinished(deps.clock());
+      await deps.state.saveInitial({
+        key: report.run.key,
+        ...(finished(report) ? { finishedAt: deps.clock().toISOString() } : {}),
+      });
       initial = { report };
       if (!finished(report)) return { initial, requests: [], waiting: (await deps.state.requests()).length };
     }
   }
   const pending = await deps.state.requests();
   const requests: ScheduledBackfillReport['requests'] = [];
+  let settled = 0;
   for (const request of pending) {
     if (deps.clock().getTime() >= settings.deadline) break;
     const report = await runBackfill(deps, {
@@ -90,8 +96,7 @@ export async function runScheduledBackfill(
     });
     requests.push({ subscriptionId: request.subscriptionId, reason: request.reason, report });
     if (!finished(report)) break;
-    await deps.state.settleRequest(request);
+    if (await deps.state.settleRequest(request)) settled++;
   }
-  const settled = requests.filter((r) => finished(r.report)).length;
   return { initial, requests, waiting: pending.length - settled };
 }

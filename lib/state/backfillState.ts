@@ -5,7 +5,7 @@ import { subscriptionKey } from './heartbeat';
 
 export const BACKFILL_TABLE = 'DefenderExportBackfill';
 
-/** One backfill: what it reads, and when it started (its batches are archived under that hour). */
+/** One backfill: what it reads, and when it started (its batches are archived under that day's first hour). */
 export interface BackfillRun {
   /** A digest of the parameters: the same backfill asked again resumes this run until it has finished. */
   key: string;
@@ -60,7 +60,7 @@ export class BackfillStateStore {
     const found = new Map<string, UnitPosition>();
     // The key is a hex digest of ours: nothing from a user becomes part of this filter.
     for await (const e of this.table.listEntities<{ position: string }>({
-      queryOptions: { filter: `PartitionKey eq '${key}' and RowKey ne '${RUN}'` },
+      queryOptions: { filter: `PartitionKey eq '${key}' and RowKey ge 'unit-' and RowKey lt 'unit.'` },
     })) {
       const position = JSON.parse(e.position) as UnitPosition;
       found.set(position.unit, position);
@@ -77,7 +77,8 @@ export class BackfillStateStore {
 
   /** Asks for a backfill of these subscriptions (the reconciler, when their coverage gap closed). */
   async request(subscriptionIds: readonly string[], reason: string, at: Date): Promise<void> {
-    for (const subscriptionId of subscriptionIds) {
+    for (const id of subscriptionIds) {
+      const subscriptionId = id.toLowerCase();
       await this.table.upsertEntity(
         {
           partitionKey: REQUESTS,
@@ -97,39 +98,87 @@ export class BackfillStateStore {
     for await (const e of this.table.listEntities<BackfillRequest>({
       queryOptions: { filter: `PartitionKey eq '${REQUESTS}'` },
     })) {
-      found.push({ subscriptionId: e.subscriptionId, requestedAt: e.requestedAt, reason: e.reason });
+      found.push({
+        subscriptionId: e.subscriptionId,
+        requestedAt: e.requestedAt,
+        reason: e.reason,
+        ...(e.etag ? { etag: e.etag } : {}),
+      });
     }
     return found.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
 
-  /** Done with a request, unless it was asked again meanwhile (then it waits for the next run). */
-  async settleRequest(request: BackfillRequest): Promise<void> {
-    const current = (await this.requests()).find((r) => r.subscriptionId === request.subscriptionId);
-    if (current && current.requestedAt !== request.requestedAt) return;
-    await this.table.deleteEntity(REQUESTS, subscriptionKey(request.subscriptionId)).catch(() => undefined);
+  /**
+   * Done with a request. Only the version that was read is removed: one asked again meanwhile (the reconciler
+   * runs on its own timer) stays for the next run. Returns whether it was removed.
+   */
+  async settleRequest(request: BackfillRequest): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(REQUESTS, subscriptionKey(request.subscriptionId), {
+        ...(request.etag ? { etag: request.etag } : {}),
+      });
+      return true;
+    } catch (error) {
+      if (isRestError(error) && error.statusCode === 404) return true;
+      if (isRestError(error) && error.statusCode === 412) return false;
+      throw error;
+    }
   }
 
-  /** When the backfill after deployment finished, if it has. */
-  async initialFinishedAt(): Promise<string | undefined> {
+  /**
+   * The backfill after deployment: the run it started (its key, so a later change of scope does not start
+   * it again from the top) and, once it has, when it finished.
+   */
+  async initial(): Promise<{ key?: string; finishedAt?: string } | undefined> {
     try {
-      return (await this.table.getEntity<{ finishedAt: string }>(INITIAL, INITIAL)).finishedAt;
+      const e = await this.table.getEntity<{ key?: string; finishedAt?: string }>(INITIAL, INITIAL);
+      return { ...(e.key ? { key: e.key } : {}), ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}) };
     } catch (error) {
       if (isRestError(error) && error.statusCode === 404) return undefined;
       throw error;
     }
   }
 
-  async markInitialFinished(at: Date): Promise<void> {
-    await this.table.upsertEntity(
-      { partitionKey: INITIAL, rowKey: INITIAL, finishedAt: at.toISOString() },
-      'Replace',
-    );
+  async saveInitial(initial: { key: string; finishedAt?: string }): Promise<void> {
+    await this.table.upsertEntity({ partitionKey: INITIAL, rowKey: INITIAL, ...initial }, 'Replace');
+  }
+
+  /** The subscriptions a run reads, kept with it so it resumes over the same ones (1,000 ids a row). */
+  async saveSubscriptions(key: string, subscriptions: readonly string[]): Promise<void> {
+    for (let i = 0; i * IDS_PER_ROW < subscriptions.length; i++) {
+      await this.table.upsertEntity(
+        {
+          partitionKey: key,
+          rowKey: `subscriptions-${String(i).padStart(5, '0')}`,
+          ids: subscriptions.slice(i * IDS_PER_ROW, (i + 1) * IDS_PER_ROW).join(','),
+        },
+        'Replace',
+      );
+    }
+  }
+
+  async subscriptions(key: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const e of this.table.listEntities<{ ids: string }>({
+      queryOptions: {
+        filter: `PartitionKey eq '${key}' and RowKey ge 'subscriptions-' and RowKey lt 'subscriptions.'`,
+      },
+    })) {
+      ids.push(...e.ids.split(',').filter(Boolean));
+    }
+    return ids;
   }
 
   /** Forgets a finished run's positions, so the same backfill asked again starts from the beginning. */
   async clearPositions(key: string): Promise<void> {
-    for (const unit of (await this.positions(key)).keys())
-      await this.table.deleteEntity(key, unitRowKey(unit)).catch(() => undefined);
+    for (const unit of (await this.positions(key)).keys()) {
+      try {
+        await this.table.deleteEntity(key, unitRowKey(unit));
+      } catch (error) {
+        // Gone already is what was wanted; anything else would leave a `done` unit to be skipped.
+        if (!(isRestError(error) && error.statusCode === 404)) throw error;
+      }
+    }
   }
 }
 
@@ -138,10 +187,14 @@ export interface BackfillRequest {
   subscriptionId: string;
   requestedAt: string;
   reason: string;
+  /** The row's version when read: settling it removes only that version. */
+  etag?: string;
 }
 
 const REQUESTS = 'requests';
 const INITIAL = 'initial';
+/** 1,000 subscription ids (37 characters each) stay well inside a table property's 64 KiB. */
+const IDS_PER_ROW = 1000;
 
 /** Unit names are ours (`Recommendation-0`); row keys may not hold / \ # ?. */
 const unitRowKey = (unit: string) => `unit-${unit.replace(/[^\w-]/g, '_')}`;

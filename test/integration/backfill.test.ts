@@ -4,12 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
 import { resourceGraphHandler, type ResourceGraphHandler } from '../../dev/resourceGraphServer';
 import { sampleSecurityResources } from '../../dev/sampleSecurityResources';
-import {
-  runBackfill,
-  type BackfillDependencies,
-  type BackfillOptions,
-  type GraphSource,
-} from '../../lib/backfill/backfill';
+import { runBackfill, type BackfillOptions, type GraphSource } from '../../lib/backfill/backfill';
 import { buildBackfillDependencies } from '../../lib/backfill/dependencies';
 import { BACKFILL_DATA_TYPES, GRAPH_TYPES } from '../../lib/backfill/mapping';
 import { loadDeliveryConfig } from '../../lib/config';
@@ -130,18 +125,20 @@ describe('defender-export backfill', () => {
     expect(rows()).toHaveLength(backfillable().length);
   });
 
-  it('resumes after a crash where it stopped: nothing twice in the archive', async () => {
-    const real = (await deps()).graph;
-    let pages = 0;
-    const crashing: GraphSource = {
-      page: async (...args) => {
-        if (++pages === 7) throw new Error('the worker was recycled');
-        return real.page(...args);
+  it('resumes after a crash where it stopped: a page sent again is archived once', async () => {
+    const dependencies = await deps();
+    const store = dependencies.state;
+    let saved = 0;
+    // The crash comes after a page was delivered and before its position was kept: the worst moment.
+    const crashing = Object.assign(Object.create(Object.getPrototypeOf(store)) as typeof store, store, {
+      savePosition: async (...args: Parameters<typeof store.savePosition>) => {
+        if (++saved === 5) throw new Error('the worker was recycled');
+        return store.savePosition(...args);
       },
-    };
-    const dependencies: BackfillDependencies = { ...(await deps({ graph: crashing })), concurrency: 1 };
-    await expect(runBackfill(dependencies, everything())).rejects.toThrow(/recycled/);
-    // Events, not rows: a big event is split into several rows.
+    });
+    await expect(
+      runBackfill({ ...dependencies, state: crashing, concurrency: 1 }, everything()),
+    ).rejects.toThrow(/recycled/);
     const before = new Set(rows().map((r) => r.EventKey)).size;
     expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(backfillable().length);
@@ -149,10 +146,58 @@ describe('defender-export backfill', () => {
     const resumed = await runBackfill(await deps(), everything());
     expect(resumed.run.resumed).toBe(true);
     expect(resumed.run.finished).toBe(true);
-    expect(before + resumed.ledger.received).toBe(backfillable().length);
+    // The page the crash interrupted was sent again (same EventKeys: removable), and archived once.
+    const keys = rows().map((r) => r.EventKey);
+    expect(new Set(keys).size).toBe(backfillable().length);
+    expect(keys.length).toBeGreaterThan(new Set(keys).size);
     const lines = await archiveLines();
     expect(lines).toHaveLength(backfillable().length);
     expect(new Set(lines.map((l) => l.line)).size).toBe(backfillable().length);
+  });
+
+  it('stops at a deadline, and the same backfill resumes from there', async () => {
+    let now = NOW.getTime();
+    // Each look at the clock is a minute later: the deadline comes after a few pages.
+    const dependencies = { ...(await deps()), clock: () => new Date((now += 60_000)), concurrency: 1 };
+    const stopped = await runBackfill(dependencies, everything({ deadline: NOW.getTime() + 5 * 60_000 }));
+    expect(stopped.run.finished).toBe(false);
+    expect(stopped.pages).toBeGreaterThan(0);
+    const resumed = await runBackfill(await deps(), everything());
+    expect(resumed.run).toMatchObject({ resumed: true, finished: true });
+    expect(stopped.ledger.received + resumed.ledger.received).toBe(backfillable().length);
+  });
+
+  it('a row the mapping cannot take is accounted for, dead-lettered with its reason, and the rest goes on', async () => {
+    const real = (await deps()).graph;
+    let first = true;
+    // Resource Graph answers a row that is no resource at all, once.
+    const odd: GraphSource = {
+      page: async (...args) => {
+        const page = await real.page(...args);
+        if (!first) return page;
+        first = false;
+        return { ...page, records: [...page.records, null as never] };
+      },
+    };
+    const report = await runBackfill(
+      await deps({ graph: odd }),
+      everything({ dataTypes: ['Recommendation'] }),
+    );
+    expect(report.ledger.problems).toEqual([]);
+    expect(report.ledger.received).toBe(7);
+    expect(report.ledger.invalid).toBe(1);
+    expect(report.ledger.deadLetterReasons).toEqual([expect.stringMatching(/not|null|JSON/i)]);
+    expect(new Set(rows().map((r) => r.EventKey)).size).toBe(6);
+  });
+
+  it('a same-day backfill of other subscriptions archives what it read (nothing taken for written)', async () => {
+    await runBackfill(await deps(), everything({ subscriptions: [SUBSCRIPTIONS[0]!] }));
+    const first = (await archiveLines()).length;
+    await runBackfill(await deps(), everything());
+    const lines = await archiveLines();
+    expect(lines.length).toBe(first + backfillable().length);
+    const second = lines.filter((l) => l.line.includes(SUBSCRIPTIONS[1]!));
+    expect(second.length).toBeGreaterThan(0);
   });
 
   it('a second backfill the same day gives the same EventKeys and no new archive blob', async () => {
@@ -160,7 +205,7 @@ describe('defender-export backfill', () => {
     const first = rows()
       .map((r) => r.EventKey)
       .sort();
-    const blobs = (await archiveLines()).map((l) => l.blob);
+    const archived = (await archiveLines()).map((l) => `${l.blob}\n${l.line}`);
     local.logs.reset();
 
     const again = await runBackfill(await deps(), everything());
@@ -170,7 +215,7 @@ describe('defender-export backfill', () => {
         .map((r) => r.EventKey)
         .sort(),
     ).toEqual(first);
-    expect((await archiveLines()).map((l) => l.blob)).toEqual(blobs);
+    expect((await archiveLines()).map((l) => `${l.blob}\n${l.line}`)).toEqual(archived);
   });
 
   it('reads the active alerts, and with --since every alert generated since then', async () => {

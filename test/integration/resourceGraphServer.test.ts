@@ -283,7 +283,7 @@ describe('errors', () => {
 
   it.each([
     ['another table', `resources | where type =~ '${SECURITY_TYPES.assessments}'`, 'resources'],
-    ['another operator', `${ASSESSMENTS} | order by id asc`, 'order'],
+    ['another operator', `${ASSESSMENTS} | summarize count()`, 'summarize'],
     ['no type filter', 'securityresources', '<end of query>'],
     ['an unknown column', `${ASSESSMENTS} | project id, nope`, 'nope'],
     [
