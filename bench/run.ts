@@ -17,6 +17,7 @@ import { normalizeMessage, type NormalizedEvent } from '../lib/records/normalize
 import type { LogsRow } from '../lib/records/row';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
 import { workload } from '../dev/workload';
+import type { BackfillBenchResult } from './backfill';
 import { startLocalDelivery } from './harness';
 
 /**
@@ -28,8 +29,9 @@ const program = new Command()
   .name('bench')
   .option('--events <n>', 'events in the workload', '20000')
   .option('--subscriptions <n>', 'subscriptions in the coverage estate', '10000')
-  .option('--latency <ms>', 'ARM stand-in latency per call', '50')
+  .option('--latency <ms>', "ARM and Resource Graph stand-ins' latency per call", '50')
   .option('--partitions <n>', 'Event Hub partitions replayed side by side', '4')
+  .option('--backfill <n>', 'resources in the backfill from the Resource Graph stand-in (0: none)', '100000')
   .option('--json', 'print the results as one JSON object')
   .allowExcessArguments(false);
 
@@ -79,9 +81,14 @@ async function childJson<T>(script: string, args: string[]): Promise<T[]> {
 }
 
 withTrustedCertificate(__filename, async () => {
-  const options = program
-    .parse(process.argv)
-    .opts<{ events: string; subscriptions: string; latency: string; partitions: string; json?: boolean }>();
+  const options = program.parse(process.argv).opts<{
+    events: string;
+    subscriptions: string;
+    latency: string;
+    partitions: string;
+    backfill: string;
+    json?: boolean;
+  }>();
   const count = Number(options.events);
   const local = await startLocalDelivery();
   const { standIn, env } = local;
@@ -275,6 +282,39 @@ withTrustedCertificate(__filename, async () => {
       peakRssMb: coverage.peakRssMb,
       note: `${coverage.armCalls} ARM calls, ${coverage.gaps} gaps`,
     });
+
+    // h. A backfill from the Resource Graph stand-in (its own process, `--latency` ms per page) through the
+    // pipeline, logs and archive, in a process of its own per concurrency (so each peak RSS is its own).
+    const backfillResources = Number(options.backfill);
+    for (const concurrency of backfillResources > 0 ? [4, 1] : []) {
+      const [backfill] = await childJson<BackfillBenchResult>('backfill.js', [
+        '--resources',
+        String(backfillResources),
+        '--subscriptions',
+        '200',
+        '--latency',
+        options.latency,
+        '--concurrency',
+        String(concurrency),
+        '--json',
+      ]);
+      if (!backfill) throw new Error('the backfill benchmark printed nothing');
+      const delivered = Object.values(backfill.delivered);
+      steps.push({
+        name: `h. backfill, ${backfill.resources} resources, concurrency ${concurrency}`,
+        events: backfill.received,
+        megabytes: backfill.megabytes,
+        seconds: backfill.seconds,
+        cpuSeconds: backfill.cpuSeconds,
+        peakRssMb: backfill.peakRssMb,
+        note:
+          `${backfill.pages} pages at ${backfill.latencyMs} ms, ${backfill.graphRequests} Resource Graph requests, ` +
+          `${backfill.rowsAccepted} rows accepted, ` +
+          (backfill.problems.length === 0 && delivered.every((n) => n === backfill.received)
+            ? 'all delivered'
+            : 'NOT all delivered'),
+      });
+    }
 
     const rate = (s: Step) => s.events / s.seconds;
     const [sa, sb, sc, sd] = steps;
