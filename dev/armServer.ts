@@ -2,7 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ResourceGraphHandler } from './resourceGraphServer';
+import {
+  resourceGraphHandler,
+  type GraphResource,
+  type GraphTables,
+  type ResourceGraphHandler,
+} from './resourceGraphServer';
 
 /** An automation as ARM returns it (`Microsoft.Security/automations`, API 2023-12-01-preview). */
 export interface AutomationResource {
@@ -30,6 +35,11 @@ export interface EstateSubscription {
   automations: AutomationResource[];
   /** Resource groups that exist (remediation writes into one). */
   resourceGroups?: string[];
+  /**
+   * Resource Graph does not return the subscription, nor its automations (one it has not indexed yet): only
+   * Resource Manager sees it.
+   */
+  graphHidden?: boolean;
 }
 
 /** Any other resource, served by id as Resource Manager does (GET `{id}?api-version=…`). */
@@ -82,6 +92,8 @@ export interface ArmStandIn {
   estate: EstateSubscription[];
   /** Every request answered (status 0: closed unanswered by a `reset` fault). */
   requests: ArmRequest[];
+  /** Resource Graph at this address: its requests, faults and tables. */
+  graph: ResourceGraphHandler;
   /** Resources served by id (keyed by the lower-cased id): change them to make a deployment drift. */
   resources: Map<string, ArmResource>;
   roleAssignments: RoleAssignment[];
@@ -89,6 +101,13 @@ export interface ArmStandIn {
   appSettings: Map<string, Record<string, string>>;
   /** Ids (lower-cased) the reader may not read: GET answers 403 AuthorizationFailed. */
   forbidden: Set<string>;
+  /**
+   * Say that `estate` changed in a way Resource Graph's tables must follow: an automation added, removed or
+   * replaced other than by a PUT, a subscription removed or replaced, `graphHidden` or `forbidden` switched.
+   * Values changed in place (an automation's `isEnabled`, a subscription's `state`) and a subscription
+   * pushed (the count changes) show without it.
+   */
+  estateChanged(): void;
   inject(fault: ArmFault): void;
   clearFaults(): void;
   close(): Promise<void>;
@@ -110,7 +129,11 @@ export interface ArmOptions {
   resources?: ArmResource[];
   roleAssignments?: RoleAssignment[];
   appSettings?: Record<string, Record<string, string>>;
-  /** Resource Graph, answering at `/providers/Microsoft.ResourceGraph/` as it does on Resource Manager's host. */
+  /**
+   * Resource Graph, answering at `/providers/Microsoft.ResourceGraph/` as it does on Resource Manager's host,
+   * its `resourcecontainers` and `resources` tables given (replacing any it had) the estate's subscriptions
+   * and automations.
+   */
   graph?: ResourceGraphHandler;
 }
 
@@ -120,6 +143,12 @@ const ROLE_ASSIGNMENTS_API = new Set(['2022-04-01']);
 const ROLE_ASSIGNMENTS = '/providers/microsoft.authorization/roleassignments';
 const APP_SETTINGS_LIST = '/config/appsettings/list';
 const AUTOMATIONS_API = new Set(['2019-01-01-preview', '2023-12-01-preview']);
+const TENANT_ID = '72f988bf-0000-0000-0000-000000000000';
+const SUBSCRIPTION_POLICIES = {
+  locationPlacementId: 'Public_2014-09-01',
+  quotaId: 'EnterpriseAgreement_2014-09-01',
+  spendingLimit: 'Off',
+};
 
 function send(
   res: ServerResponse,
@@ -172,7 +201,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * /subscriptions/{id}/providers/Microsoft.Security/automations`, and `PUT` of an automation in a resource
  * group. Lists page by `nextLink`; a forbidden subscription answers 403 AuthorizationFailed; throttling
  * answers 429 with Retry-After; a bearer token is required. Injected faults (`inject`) answer 503 or close
- * the connection, for an outage of Resource Manager or of the network to it.
+ * the connection, for an outage of Resource Manager or of the network to it. With `graph`, Resource Graph
+ * answers from the same estate (graphTables below), so both ways of reading it can be compared.
  */
 export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> {
   const token = options.token ?? randomUUID();
@@ -196,19 +226,18 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
     id: `/subscriptions/${s.subscriptionId}`,
     authorizationSource: 'RoleBased',
     subscriptionId: s.subscriptionId,
-    tenantId: '72f988bf-0000-0000-0000-000000000000',
+    tenantId: TENANT_ID,
     displayName: s.displayName,
     state: s.state ?? 'Enabled',
-    subscriptionPolicies: {
-      locationPlacementId: 'Public_2014-09-01',
-      quotaId: 'EnterpriseAgreement_2014-09-01',
-      spendingLimit: 'Off',
-    },
+    subscriptionPolicies: SUBSCRIPTION_POLICIES,
   });
+  let generation = 0;
+  // Resource Graph answers on Resource Manager's host: always, over this estate (and what `graph` holds).
+  const graph = options.graph ?? resourceGraphHandler({ token, resources: [] });
+  graph.setTables(graphTables(options.estate, () => generation));
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const apiVersion = url.searchParams.get('api-version');
+  /** Answers an injected fault, if one is due for this request: Resource Graph's requests included. */
+  const faulted = (req: IncomingMessage, res: ServerResponse): number | undefined => {
     const fault = faults.find(
       (f) => f.left > 0 && (!f.when || f.when({ method: req.method ?? '', path: req.url ?? '' })),
     );
@@ -230,6 +259,14 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
       );
       return status;
     }
+    return undefined;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const apiVersion = url.searchParams.get('api-version');
+    const failed = faulted(req, res);
+    if (failed !== undefined) return failed;
     if (req.headers.authorization !== `Bearer ${token}`) {
       send(
         res,
@@ -361,6 +398,7 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
       const existing = subscription.automations.findIndex((a) => a.id.toLowerCase() === id.toLowerCase());
       if (existing >= 0) subscription.automations[existing] = resource;
       else subscription.automations.push(resource);
+      generation++;
       send(res, existing >= 0 ? 200 : 201, withoutSecrets(resource));
       return existing >= 0 ? 200 : 201;
     }
@@ -478,8 +516,13 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
   }
 
   const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
-    if (options.graph && /^\/providers\/microsoft\.resourcegraph\//i.test(req.url ?? '')) {
-      options.graph.handle(req, res);
+    if (/^\/providers\/microsoft\.resourcegraph\//i.test(req.url ?? '')) {
+      const at = Date.now();
+      setTimeout(() => {
+        const failed = faulted(req, res);
+        if (failed === undefined) graph.handle(req, res);
+        else requests.push({ method: req.method ?? '', path: req.url ?? '', status: failed, at });
+      }, options.latencyMs ?? 0);
       return;
     }
     const at = Date.now();
@@ -496,10 +539,14 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
     token,
     estate: options.estate,
     requests,
+    graph,
     resources,
     roleAssignments,
     appSettings,
     forbidden,
+    estateChanged: () => {
+      generation++;
+    },
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     clearFaults: () => {
       faults = [];
@@ -519,6 +566,80 @@ function withoutSecrets(resource: AutomationResource): AutomationResource {
     properties: {
       ...resource.properties,
       actions: resource.properties.actions.map(({ connectionString: _c, uri: _u, ...action }) => action),
+    },
+  };
+}
+
+/**
+ * Resource Graph's view of the estate (the row shapes are cited in dev/resourceGraphServer.ts): a
+ * `resourcecontainers` row per subscription and a `resources` row per automation, leaving out what Resource
+ * Graph does not show — a `graphHidden` subscription (not indexed yet) and everything in it, and the
+ * automations of a `forbidden` one (it shows only what the caller may read). The rows are built again only
+ * when the generation or the number of subscriptions changes; their values are getters over the estate, so
+ * a change in place (a test flipping `isEnabled`) shows in the next answer without a rebuild. An
+ * automation's properties are those Resource Manager answers, its secrets left out (withoutSecrets), made at
+ * every read: a row never holds a copy that could go stale, nor the secret-bearing original.
+ */
+function graphTables(estate: EstateSubscription[], generation: () => number): GraphTables {
+  let built:
+    | { generation: number; count: number; containers: GraphResource[]; automations: GraphResource[] }
+    | undefined;
+  const current = () => {
+    if (built?.generation !== generation() || built.count !== estate.length) {
+      const visible = estate.filter((s) => !s.graphHidden);
+      built = {
+        generation: generation(),
+        count: estate.length,
+        containers: visible.map(subscriptionRow),
+        automations: visible
+          .filter((s) => !s.forbidden)
+          .flatMap((s) => s.automations.map((a) => automationRow(s, a))),
+      };
+    }
+    return built;
+  };
+  return { resourcecontainers: () => current().containers, resources: () => current().automations };
+}
+
+function subscriptionRow(s: EstateSubscription): GraphResource {
+  return {
+    id: `/subscriptions/${s.subscriptionId}`,
+    get name() {
+      return s.displayName;
+    },
+    type: 'microsoft.resources/subscriptions',
+    tenantId: TENANT_ID,
+    subscriptionId: s.subscriptionId,
+    resourceGroup: '',
+    location: '',
+    tags: null,
+    get properties() {
+      return {
+        managedByTenants: [],
+        managementGroupAncestorsChain: [{ displayName: 'Tenant Root Group', name: TENANT_ID }],
+        state: s.state ?? 'Enabled',
+        subscriptionPolicies: SUBSCRIPTION_POLICIES,
+      };
+    },
+  };
+}
+
+function automationRow(s: EstateSubscription, a: AutomationResource): GraphResource {
+  return {
+    id: a.id,
+    name: a.name,
+    type: a.type.toLowerCase(),
+    tenantId: TENANT_ID,
+    subscriptionId: s.subscriptionId,
+    resourceGroup: (/\/resourceGroups\/([^/]+)/i.exec(a.id)?.[1] ?? '').toLowerCase(),
+    get location() {
+      return a.location;
+    },
+    get tags() {
+      return a.tags ?? null;
+    },
+    get properties() {
+      return withoutSecrets(a).properties;
     },
   };
 }

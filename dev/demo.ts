@@ -107,7 +107,7 @@ async function demoCoverage(
   token: string,
 ): Promise<string> {
   heading(
-    'coverage: an estate of 11 subscriptions behind a local https Resource Manager (pages of 3, every 7th request answered 429)',
+    'coverage: an estate of 11 subscriptions read through Resource Graph at a local https Resource Manager; every status that opens an alert read again through Resource Manager (pages of 3, every 7th request answered 429)',
   );
   const arm = await startArmStandIn({
     ...cert,
@@ -142,7 +142,7 @@ async function demoCoverage(
       deps,
     );
     process.stdout.write(
-      `(exit code ${first}: gaps found; ${arm.requests.filter((r) => r.status === 429).length} requests throttled with Retry-After and retried)\n`,
+      `(exit code ${first}: gaps found; ${arm.graph.requests.length} Resource Graph and ${arm.requests.length} Resource Manager requests, ${arm.requests.filter((r) => r.status === 429).length} throttled with Retry-After and retried)\n`,
     );
     heading('the alert, as the webhook received it');
     process.stdout.write(

@@ -40,6 +40,26 @@
  *   https://aka.ms/resourcegraph-throttling for help."}]}}` (payload quoted in
  *   Azure/azure-cli-extensions#3325).
  *
+ * The tables `resourcecontainers` and `resources`, for the coverage reconciler (facts, and where from):
+ * - microsoft.resources/subscriptions is a type of `resourcecontainers` and microsoft.security/automations
+ *   one of `resources` (MicrosoftDocs/azure-docs, articles/governance/resource-graph/reference/
+ *   supported-tables-resources.md); table names are written in either case there and in the samples.
+ * - A subscription row: id `/subscriptions/<id>`, `name` the display name (concepts/query-language.md joins
+ *   `project SubName=name` as "the name of the subscription"), type 'microsoft.resources/subscriptions',
+ *   subscriptionId, tenantId, resourceGroup '' and location '', tags, and `properties` { managedByTenants,
+ *   managementGroupAncestorsChain [{ displayName, name }], state ('Enabled', …), subscriptionPolicies
+ *   { locationPlacementId, quotaId, spendingLimit } } — no displayName in the properties (a whole row quoted
+ *   in mia-platform/integration-connector-agent, docs/sources/mappings/azure/10_subscription.md; queries
+ *   reading properties.state and properties.subscriptionPolicies.quotaId in the samples and in scripts).
+ * - A `resources` row carries the properties the resource provider returns (overview.md, "How Resource
+ *   Graph complements Azure Resource Manager"), so an automation's are those of its GET, secrets left out as
+ *   there. The resourceGroup column comes back lower-cased while the id keeps its casing (seen in
+ *   tomkerkhove/promitor#1492 and Azure/azure-dev#119).
+ * - Results need at least read access to what they show: without it, nothing is returned for it, no error
+ *   (overview.md, "Permissions in Azure Resource Graph"); and a subscription added during a session is not
+ *   seen until the principal's context refreshes (same section) — the lag `graphHidden` in dev/armServer.ts
+ *   stands for.
+ *
  * Not verified (chosen here, and said so):
  * - The answer to more than 1000 listed subscriptions: no code or message is documented; this answers 400
  *   `{"error":{"code":"BadRequest","message":…}}`. (Over 18,000 subscriptions under a tenant or
@@ -52,21 +72,25 @@
  * - A `$top` over 1000 (the spec's maximum) is served as 1000 rather than refused.
  * - The api-version and authentication errors are Resource Manager's usual ones.
  * - Rows also carry the columns of Resource Graph's tables that GraphResource lacks (kind, managedBy, sku,
- *   plan, tags, identity, zones, extendedLocation), empty; their values for security resources are a guess.
+ *   plan, identity, zones, extendedLocation, and tags where a row has none), empty; their values for
+ *   security resources are a guess.
+ * - A table nobody gave rows to (`tables`) answers no rows, as a table the caller may read nothing in does.
  *
- * The query language is the subset `backfill` writes, and nothing else (anything else answers 400
- * InvalidQuery): `securityresources | where type =~ '<type>'` (or `==`, case-sensitive), then optionally
+ * The query language is the subset `backfill` and the coverage reconciler write, and nothing else (anything
+ * else answers 400 InvalidQuery): `<table> | where type =~ '<type>'` (or `==`, case-sensitive), the table
+ * `securityresources`, `resources` or `resourcecontainers` in any case, then optionally
  * `| where properties.<a.b.c> =~ '<text>'`, then optionally
  * `| where todatetime(properties.<a.b.c>) >= datetime(<ISO 8601>)`, then optionally `| order by id asc`,
  * then optionally
- * `| project <column>, <column>…`. Management groups are accepted and hold every subscription.
+ * `| project <column>, <column>…`. Management groups are accepted and hold every subscription; the listed
+ * subscriptions filter every table (a subscription row's subscriptionId is its own).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-/** A row of the `securityresources` table. */
+/** A row of a table (`securityresources`, `resources`, `resourcecontainers`). */
 export interface GraphResource {
   id: string;
   name: string;
@@ -76,7 +100,20 @@ export interface GraphResource {
   subscriptionId: string;
   resourceGroup: string;
   location: string;
+  tags?: Record<string, string> | null;
   properties: Record<string, unknown>;
+}
+
+/**
+ * A table's rows, asked for at every request. The sorted and filtered rows are kept while it returns the
+ * same array: return another one when rows are added, removed or replaced. A row's values may change in
+ * place (answers show them), but a `where` on them is judged again only with another array.
+ */
+export type GraphTable = () => readonly GraphResource[];
+
+export interface GraphTables {
+  resources?: GraphTable;
+  resourcecontainers?: GraphTable;
 }
 
 export interface GraphRequest {
@@ -103,8 +140,10 @@ export interface GraphFault {
 export interface ResourceGraphStandIn {
   url: string;
   token: string;
-  /** The table: change it between requests (push, splice, assign) and the next answer follows. */
+  /** `securityresources`: change it between requests (push, splice, assign) and the next answer follows. */
   resources: GraphResource[];
+  /** Gives the named tables their rows (the others keep theirs), e.g. once the estate they derive from exists. */
+  setTables(tables: GraphTables): void;
   requests: GraphRequest[];
   inject(fault: GraphFault): void;
   clearFaults(): void;
@@ -115,7 +154,9 @@ export interface ResourceGraphOptions {
   cert: string;
   key: string;
   token?: string;
+  /** The `securityresources` table. */
   resources: GraphResource[];
+  tables?: GraphTables;
   /** Most rows in one answer (default 1000, the service's own cap). */
   pageSize?: number;
   /** Added before every answer, like the round trip to the service. */
@@ -141,6 +182,7 @@ export const API_VERSIONS = [
 export const MAX_SUBSCRIPTIONS = 1000;
 export const MAX_ROWS = 1000;
 const PATH = '/providers/microsoft.resourcegraph/resources';
+const NO_ROWS: readonly GraphResource[] = [];
 const COLUMNS = [
   'id',
   'name',
@@ -193,7 +235,10 @@ const FAULT_CODES: Record<number, string> = {
 
 // ---- The query language ------------------------------------------------------------------------------
 
+type TableName = 'securityresources' | keyof GraphTables;
+
 interface GraphQuery {
+  table: TableName;
   type: string;
   caseSensitive: boolean;
   /** `where properties.<path> =~ '<value>'`: a string property equal to a value, whatever the case. */
@@ -207,7 +252,7 @@ interface QueryFailure {
   offset: number;
 }
 
-const TABLE = /^\s*securityresources\s*$/i;
+const TABLE = /^\s*(securityresources|resources|resourcecontainers)\s*$/i;
 const WHERE_TYPE = /^\s*where\s+type\s*(=~|==)\s*(?:'([^']*)'|"([^"]*)")\s*$/;
 const WHERE_SINCE =
   /^\s*where\s+todatetime\s*\(\s*properties((?:\s*\.\s*[A-Za-z_]\w*)+)\s*\)\s*>=\s*datetime\s*\(\s*(?:'([^']*)'|"([^"]*)"|([^'"\s)][^)]*?))\s*\)\s*$/;
@@ -250,11 +295,16 @@ function parseQuery(text: string): GraphQuery | QueryFailure {
     const lead = part.text.length - part.text.trimStart().length;
     return { token: part.text.trim().split(/\s+/)[0] || '|', offset: part.offset + lead };
   };
-  const [table, byType, ...rest] = parts;
-  if (!table || !TABLE.test(table.text)) return fail(table);
+  const [from, byType, ...rest] = parts;
+  const table = from && TABLE.exec(from.text);
+  if (!table) return fail(from);
   const type = byType && WHERE_TYPE.exec(byType.text);
   if (!type) return fail(byType);
-  const query: GraphQuery = { type: type[2] ?? type[3] ?? '', caseSensitive: type[1] === '==' };
+  const query: GraphQuery = {
+    table: table[1]!.toLowerCase() as TableName,
+    type: type[2] ?? type[3] ?? '',
+    caseSensitive: type[1] === '==',
+  };
   let next = rest.shift();
   const equals = next && WHERE_EQUALS.exec(next.text);
   if (next && equals) {
@@ -343,7 +393,7 @@ function row(resource: GraphResource, columns: string[] | undefined): Record<str
     sku: null,
     plan: null,
     properties: resource.properties,
-    tags: null,
+    tags: resource.tags ?? null,
     identity: null,
     zones: null,
     extendedLocation: null,
@@ -472,8 +522,9 @@ export function resourceGraphHandler(
   const requests: GraphRequest[] = [];
   let faults: Array<GraphFault & { left: number }> = [];
 
-  // A version bumped by every write to the table lets answers reuse the sorted and filtered rows: the
-  // benchmark pages through 100k rows, and sorting them again for every page would dominate it.
+  // Answers reuse the sorted and filtered rows while a table's array stays the same: the benchmarks page
+  // through 100k rows, and sorting them again for every page would dominate them. `securityresources` is
+  // copied into a new array after every write to it (a version bumped by the proxy).
   const table = [...options.resources];
   let version = 0;
   const resources = new Proxy(table, {
@@ -486,17 +537,28 @@ export function resourceGraphHandler(
       return Reflect.deleteProperty(target, key);
     },
   });
-  let sorted: { version: number; rows: GraphResource[] } | undefined;
-  const results = new Map<string, { version: number; rows: GraphResource[] }>();
-  const select = (key: string, keep: (r: GraphResource) => boolean): GraphResource[] => {
+  let snapshot: { version: number; rows: readonly GraphResource[] } | undefined;
+  let tables: GraphTables = { ...options.tables };
+  const rowsOf = (name: TableName): readonly GraphResource[] => {
+    if (name !== 'securityresources') return tables[name]?.() ?? NO_ROWS;
+    if (snapshot?.version !== version) snapshot = { version, rows: [...table] };
+    return snapshot.rows;
+  };
+  const sorted = new WeakMap<readonly GraphResource[], GraphResource[]>();
+  const results = new Map<string, { source: readonly GraphResource[]; rows: GraphResource[] }>();
+  const select = (name: TableName, key: string, keep: (r: GraphResource) => boolean): GraphResource[] => {
+    const source = rowsOf(name);
     const cached = results.get(key);
-    if (cached?.version === version) return cached.rows;
-    if (sorted?.version !== version) {
-      sorted = { version, rows: [...table].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+    if (cached?.source === source) return cached.rows;
+    let inOrder = sorted.get(source);
+    if (!inOrder) {
+      inOrder = [...source].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      sorted.set(source, inOrder);
     }
-    const rows = sorted.rows.filter(keep);
+    const rows = inOrder.filter(keep);
+    results.delete(key);
     if (results.size >= 16) results.delete(results.keys().next().value!);
-    results.set(key, { version, rows });
+    results.set(key, { source, rows });
     return rows;
   };
 
@@ -562,6 +624,7 @@ export function resourceGraphHandler(
 
     const wanted = new Set(subscriptions.map((s) => s.toLowerCase()));
     const rows = select(
+      parsed.table,
       scope,
       (r) => (wanted.size === 0 || wanted.has(r.subscriptionId.toLowerCase())) && matches(parsed, r),
     );
@@ -704,6 +767,9 @@ export function resourceGraphHandler(
   return {
     token,
     resources,
+    setTables: (more) => {
+      tables = { ...tables, ...more };
+    },
     requests,
     handle: handleOne,
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),

@@ -49,6 +49,16 @@ export function automation(
 }
 
 const all = DEFAULT_REQUIRED_SOURCES.map((eventSource) => ({ eventSource }));
+const highAlertsOnly = () => ({
+  eventSource: 'Alerts',
+  ruleSets: [
+    {
+      rules: [
+        { propertyJPath: 'Severity', propertyType: 'String', expectedValue: 'High', operator: 'Equals' },
+      ],
+    },
+  ],
+});
 
 /**
  * One subscription for every coverage status, plus one that is switched off (skipped). The stale one
@@ -107,25 +117,7 @@ export function sampleEstate(): EstateSubscription[] {
       displayName: 'Retail (High alerts only)',
       automations: [
         automation(sub(14), 'exportToEventHub', {
-          sources: all.map((s) =>
-            s.eventSource === 'Alerts'
-              ? {
-                  eventSource: 'Alerts',
-                  ruleSets: [
-                    {
-                      rules: [
-                        {
-                          propertyJPath: 'Severity',
-                          propertyType: 'String',
-                          expectedValue: 'High',
-                          operator: 'Equals',
-                        },
-                      ],
-                    },
-                  ],
-                }
-              : s,
-          ),
+          sources: all.map((s) => (s.eventSource === 'Alerts' ? highAlertsOnly() : s)),
         }),
       ],
       resourceGroups: ['rg-security'],
@@ -160,13 +152,17 @@ export function sampleEstate(): EstateSubscription[] {
 export const STALE_SUBSCRIPTION = '5ec00000-0000-4000-8000-000000000016';
 
 /**
- * A large estate for measurements: one export per subscription, with one in ten missing, one in ten
- * switched off and one in ten sending to another hub.
+ * A large estate for measurements, the same for a count every time: one export per subscription, with one in
+ * ten missing, one in ten switched off and one in ten sending to another hub; of every hundred, one scoped
+ * to a resource group, one leaving out the snapshots, one sending High alerts only, one the reader may not
+ * read (403) and one disabled subscription, so that every status the estate decides appears; and one in
+ * 2,000 not in Resource Graph yet (`graphHidden`), only Resource Manager seeing it.
  */
 export function largeEstate(count: number): EstateSubscription[] {
   return Array.from({ length: count }, (_, i) => {
     const id = `5ec00000-0000-4000-8000-${String(i).padStart(12, '0')}`;
     const kind = i % 10;
+    const rare = i % 100;
     const automations =
       kind === 0
         ? []
@@ -174,8 +170,20 @@ export function largeEstate(count: number): EstateSubscription[] {
             automation(id, 'exportToEventHub', {
               isEnabled: kind !== 1,
               hub: kind === 2 ? `${SAMPLE_HUB}-other` : SAMPLE_HUB,
+              ...(rare === 3 ? { scopes: [`/subscriptions/${id}/resourceGroups/rg-web`] } : {}),
+              ...(rare === 4 ? { sources: all.filter((s) => !s.eventSource.endsWith('Snapshot')) } : {}),
+              ...(rare === 5
+                ? { sources: all.map((s) => (s.eventSource === 'Alerts' ? highAlertsOnly() : s)) }
+                : {}),
             }),
           ];
-    return { subscriptionId: id, displayName: `subscription ${i}`, automations };
+    return {
+      subscriptionId: id,
+      displayName: `subscription ${i}`,
+      automations,
+      ...(rare === 6 ? { forbidden: true } : {}),
+      ...(rare === 7 ? { state: 'Disabled' as const } : {}),
+      ...(i % 2000 === 8 ? { graphHidden: true } : {}),
+    };
   });
 }

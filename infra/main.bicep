@@ -140,6 +140,10 @@ param coverageSchedule string = '0 0 */6 * * *'
 @description('COVERAGE_CONCURRENCY: concurrent ARM reads.')
 param coverageConcurrency int = 16
 
+@allowed(['resourcegraph', 'resourcemanager'])
+@description('COVERAGE_SOURCE: read the estate through Resource Graph (a few paged queries at any size; changed statuses confirmed through Resource Manager) or Resource Manager (one call per subscription).')
+param coverageSource string = 'resourcegraph'
+
 @description('COVERAGE_REMEDIATE: create or fix the export of a subscription with a gap (grant Security Admin with infra/coverage-access.bicep).')
 param coverageRemediate bool = false
 
@@ -442,6 +446,7 @@ module functionApp 'modules/functionApp.bicep' = {
       COVERAGE_WEBHOOK_URL: coverageWebhookUrl
       COVERAGE_SCHEDULE: coverageSchedule
       COVERAGE_CONCURRENCY: string(coverageConcurrency)
+      COVERAGE_SOURCE: coverageSource
       COVERAGE_REMEDIATE: coverageRemediate ? 'true' : 'false'
       COVERAGE_REMEDIATION_RESOURCE_GROUP: coverageRemediationResourceGroup
       COVERAGE_REMEDIATION_NAME: coverageRemediationName

@@ -161,6 +161,16 @@ const schema = z.object({
   COVERAGE_WEBHOOK_URL: setting(httpsUrl.optional()),
   COVERAGE_SCHEDULE: setting(z.string().default('0 0 */6 * * *')),
   COVERAGE_CONCURRENCY: range(1, 100, 16),
+  // Where the estate is read: Resource Graph (a few paged queries for any number of subscriptions) or
+  // Resource Manager (one call per subscription).
+  COVERAGE_SOURCE: setting(
+    z
+      .preprocess(
+        (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+        z.enum(['resourcegraph', 'resourcemanager'], { error: 'must be resourcegraph or resourcemanager' }),
+      )
+      .default('resourcegraph'),
+  ),
   COVERAGE_REMEDIATE: setting(flag),
   COVERAGE_REMEDIATION_RESOURCE_GROUP: setting(
     z

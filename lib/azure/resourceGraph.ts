@@ -1,8 +1,37 @@
 import { ResourceGraphClient } from '@azure/arm-resourcegraph';
 import type { TokenCredential } from '@azure/core-auth';
 import { RestError } from '@azure/core-rest-pipeline';
-import type { GraphPage, GraphSource } from './backfill';
-import type { GraphRecord } from './mapping';
+
+/** One row of a Resource Graph answer (`objectArray`): the columns the query projects. */
+export interface GraphRecord {
+  id: string;
+  name: string;
+  type: string;
+  tenantId?: string;
+  subscriptionId?: string;
+  resourceGroup?: string;
+  location?: string;
+  properties?: Record<string, unknown>;
+  [column: string]: unknown;
+}
+
+/** One page of a Resource Graph query. */
+export interface GraphPage {
+  records: GraphRecord[];
+  /** The token of the next page; none on the last. */
+  skipToken?: string;
+  /** Rows the query matches in all (Resource Graph's `totalRecords`). */
+  totalRecords: number;
+}
+
+/** Reads Resource Graph (AzureResourceGraph below, or a twin in tests). */
+export interface GraphSource {
+  page(
+    query: string,
+    subscriptions: readonly string[],
+    options?: { skipToken?: string; top?: number },
+  ): Promise<GraphPage>;
+}
 
 /** `hh:mm:ss` (Resource Graph's x-ms-user-quota-resets-after) in milliseconds. */
 export function resetsAfterMs(value: string | undefined): number {
@@ -17,18 +46,27 @@ type RequestPolicyFactory = Parameters<
   Extract<NonNullable<ClientOptions['requestPolicyFactories']>, (...args: never[]) => unknown>
 >[0][number];
 
-/** Retries of a 429 (each after its Retry-After) before the error reaches the caller. */
-const THROTTLED_RETRIES = 4;
+/** The retry of Resource Graph requests (default: 3 retries from 1 s, doubling, at most 30 s apart). */
+export interface GraphRetry {
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+}
 
 /**
- * The 429 retry `@azure/arm-resourcegraph` 4.x lacks: its legacy client (ms-rest-js) turns a 429 into an
- * error before its own throttling policy sees it (Azure/azure-sdk-for-js#7989). Waits Retry-After, else the
- * quota's reset, else 1 s.
+ * The retry `@azure/arm-resourcegraph` 4.x should have, in place of its own: its legacy client (ms-rest-js)
+ * turns a 429 into an error before its throttling policy sees it (Azure/azure-sdk-for-js#7989), and retries
+ * 5xx from 30 s up to 90 s apart, so an outage would hold a reconciliation for minutes before it could say
+ * so. Here: a 429 waits Retry-After (else the quota's reset, else the delay); 408, 5xx and a request that
+ * got no answer wait the delay, doubling; as the core pipeline's retry does for the other clients.
  */
-const retryThrottled = (onThrottled: (waitMs: number) => void): RequestPolicyFactory => ({
+const retrying = (retry: GraphRetry, onThrottled: (waitMs: number) => void): RequestPolicyFactory => ({
   create: (next) => ({
     async sendRequest(request) {
-      for (let attempt = 1; ; attempt++) {
+      const maxRetries = retry.maxRetries ?? 3;
+      const base = retry.retryDelayInMs ?? 1000;
+      const most = retry.maxRetryDelayInMs ?? 30_000;
+      for (let attempt = 0; ; attempt++) {
         try {
           return await next.sendRequest(request.clone());
         } catch (e) {
@@ -36,14 +74,19 @@ const retryThrottled = (onThrottled: (waitMs: number) => void): RequestPolicyFac
             statusCode?: number;
             response?: { headers: { get(n: string): string | undefined } };
           };
-          if (error.statusCode !== 429 || attempt > THROTTLED_RETRIES) throw e;
+          const status = error.statusCode;
+          const transient = status === undefined || status === 408 || status === 429 || status >= 500;
+          if (!transient || attempt >= maxRetries) throw e;
           const headers = error.response?.headers;
           const seconds = Number(headers?.get('retry-after'));
+          const backoff = Math.min(most, base * 2 ** attempt);
           const wait =
-            seconds >= 0
-              ? seconds * 1000
-              : resetsAfterMs(headers?.get('x-ms-user-quota-resets-after')) || 1000;
-          onThrottled(wait);
+            status !== 429
+              ? backoff
+              : seconds >= 0
+                ? seconds * 1000
+                : resetsAfterMs(headers?.get('x-ms-user-quota-resets-after')) || backoff;
+          if (status === 429) onThrottled(wait);
           await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
@@ -52,7 +95,7 @@ const retryThrottled = (onThrottled: (waitMs: number) => void): RequestPolicyFac
 });
 
 /**
- * Resource Graph through `@azure/arm-resourcegraph` (with the 429 retry above). Beyond that it honours the
+ * Resource Graph through `@azure/arm-resourcegraph` (with the retry above). Beyond that it honours the
  * user quota Resource Graph announces on every answer: once `x-ms-user-quota-remaining` reaches 0, no request
  * starts before `x-ms-user-quota-resets-after` has passed, for every unit reading at once (Microsoft's
  * guidance for throttled requests).
@@ -67,13 +110,15 @@ export class AzureResourceGraph implements GraphSource {
   constructor(
     credential: TokenCredential,
     endpoint: string,
+    retry: GraphRetry = {},
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.client = new ResourceGraphClient(credential, {
       baseUri: endpoint.replace(/\/+$/, ''),
-      // A 429 to one unit holds the others back too: they share the caller's quota.
+      noRetryPolicy: true,
+      // A 429 to one request holds the others back too: they share the caller's quota.
       requestPolicyFactories: (defaults) => [
-        retryThrottled((waitMs) => (this.notBefore = Math.max(this.notBefore, Date.now() + waitMs))),
+        retrying(retry, (waitMs) => (this.notBefore = Math.max(this.notBefore, Date.now() + waitMs))),
         ...defaults,
       ],
     });
@@ -91,7 +136,8 @@ export class AzureResourceGraph implements GraphSource {
     }
     try {
       const response = await this.client.resources({
-        subscriptions: [...subscriptions],
+        // None: every subscription the identity may read.
+        ...(subscriptions.length > 0 ? { subscriptions: [...subscriptions] } : {}),
         query,
         options: {
           resultFormat: 'objectArray',

@@ -5,25 +5,10 @@ import { addLedger, emptyLedger, type Ledger } from '../ledger';
 import { processBatch, type PipelineDependencies } from '../pipeline';
 import type { BackfillRun, BackfillStateStore, UnitPosition } from '../state/backfillState';
 import { toExportEvent, type BackfillDataType, type GraphRecord } from './mapping';
+
+export type { GraphPage, GraphSource };
+import type { GraphPage, GraphSource } from '../azure/resourceGraph';
 import { graphQuery } from './queries';
-
-/** One page of a Resource Graph query. */
-export interface GraphPage {
-  records: GraphRecord[];
-  /** The token of the next page; none on the last. */
-  skipToken?: string;
-  /** Rows the query matches in all (Resource Graph's `totalRecords`). */
-  totalRecords: number;
-}
-
-/** Reads `securityresources` (lib/backfill/graphReader.ts, or a twin in tests). */
-export interface GraphSource {
-  page(
-    query: string,
-    subscriptions: readonly string[],
-    options?: { skipToken?: string; top?: number },
-  ): Promise<GraphPage>;
-}
 
 /** Resource Graph answers for at most this many subscriptions per request. */
 export const SUBSCRIPTIONS_PER_QUERY = 1000;

@@ -6,7 +6,7 @@ import { buildDependencies, preflightOptions, type DependencyOptions } from '../
 import { BACKFILL_TABLE, BackfillStateStore } from '../state/backfillState';
 import type { PipelineDependencies } from '../pipeline';
 import type { BackfillDependencies, GraphSource } from './backfill';
-import { AzureResourceGraph } from './graphReader';
+import { AzureResourceGraph } from '../azure/resourceGraph';
 
 export interface BackfillDependencyOptions extends DependencyOptions {
   /** Units read at once (default 4). */

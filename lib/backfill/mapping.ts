@@ -1,3 +1,4 @@
+import type { GraphRecord } from '../azure/resourceGraph';
 import { InvalidEventError } from '../errors';
 
 /** The Defender for Cloud data types a backfill reads from Azure Resource Graph (`securityresources`). */
@@ -49,17 +50,7 @@ export const GRAPH_TYPES: Record<BackfillDataType, GraphType> = {
 };
 
 /** One row of `securityresources`. Only `id`, `name`, `tenantId` and `properties` are carried over. */
-export interface GraphRecord {
-  id: string;
-  name: string;
-  type: string;
-  tenantId?: string;
-  subscriptionId?: string;
-  resourceGroup?: string;
-  location?: string;
-  properties?: Record<string, unknown>;
-  [k: string]: unknown;
-}
+export type { GraphRecord };
 
 /** `securityEventDataEnrichment.source` on every backfilled event: how a user tells it from a streamed one. */
 export const BACKFILL_SOURCE = 'Backfill';

@@ -5,7 +5,9 @@ import { firstStorageCalls, logsSinkFor, preflightOptions } from '../dependencie
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE, CoverageStateStore } from '../state/coverageState';
 import { BACKFILL_TABLE, BackfillStateStore } from '../state/backfillState';
 import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
+import { AzureResourceGraph, type GraphSource } from '../azure/resourceGraph';
 import { EstateReader } from './estate';
+import { GraphEstateReader } from './graphEstate';
 import type { CoverageDependencies } from './reconcile';
 
 export interface CoverageDependencyOptions {
@@ -20,6 +22,8 @@ export interface CoverageDependencyOptions {
    * that sends no Coverage rows (one that does not record).
    */
   preflight?: boolean | (CheckAccessOptions & { rows?: boolean });
+  /** Resource Graph, when a test brings its own. */
+  graph?: GraphSource;
 }
 
 /** Everything a reconciliation needs, from the coverage settings (loadCoverageConfig). */
@@ -71,12 +75,16 @@ export async function buildCoverageDependencies(
           requiredSources: config.COVERAGE_REQUIRED_SOURCES,
         }
       : undefined;
+  // When the subscription list cannot be read, the subscriptions judged before are reported Unreachable.
+  const arm = new EstateReader(
+    clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry),
+    async () => (await state.load()).values(),
+  );
+  const graph = () =>
+    options.graph ??
+    new AzureResourceGraph(clients.credential(), config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry);
   return {
-    // When the subscription list cannot be read, the subscriptions judged before are reported Unreachable.
-    estate: new EstateReader(
-      clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry),
-      async () => (await state.load()).values(),
-    ),
+    estate: config.COVERAGE_SOURCE === 'resourcegraph' ? new GraphEstateReader(graph(), arm, 4) : arm,
     state,
     heartbeat,
     desired: {

@@ -48,6 +48,7 @@ export interface ResourceManagerClients {
 
 /** Reads subscriptions and their continuous export settings through the Azure SDK clients. */
 export class EstateReader {
+  readonly source = 'Resource Manager';
   private readonly subscriptionClient: SubscriptionClient;
   /** Subscriptions Resource Manager could not be asked about this run, and why: not asked again. */
   private readonly unreachable = new Map<string, string>();
@@ -65,6 +66,11 @@ export class EstateReader {
 
   security(subscriptionId: string): SecurityCenter {
     return this.clients.security(subscriptionId);
+  }
+
+  /** The ids of the subscriptions judged before (the coverage state), lower-cased. */
+  async knownSubscriptions(): Promise<string[]> {
+    return [...((await this.known?.()) ?? [])].map((k) => k.subscriptionId.toLowerCase());
   }
 
   /**
@@ -145,27 +151,7 @@ export class EstateReader {
     if (known !== undefined) return { error: known, unreachable: true };
     try {
       const found: Automation[] = [];
-      for await (const a of this.security(subscriptionId).automations.list()) {
-        found.push({
-          id: a.id ?? '',
-          name: a.name ?? '',
-          ...(a.location ? { location: a.location } : {}),
-          ...(a.tags ? { tags: a.tags } : {}),
-          isEnabled: a.isEnabled === true,
-          scopes: (a.scopes ?? []).map((s) => s.scopePath ?? '').filter(Boolean),
-          sources: (a.sources ?? []).map((source) => ({
-            eventSource: source.eventSource ?? '',
-            ruleSets: (source.ruleSets ?? []).map((set) => ({
-              rules: (set.rules ?? []).map((rule) => ({
-                propertyJPath: rule.propertyJPath ?? '',
-                expectedValue: rule.expectedValue ?? '',
-                operator: rule.operator ?? '',
-              })),
-            })),
-          })),
-          destinations: (a.actions ?? []).flatMap(destinationOf),
-        });
-      }
+      for await (const a of this.security(subscriptionId).automations.list()) found.push(toAutomation(a));
       return found;
     } catch (error) {
       return {
@@ -174,6 +160,43 @@ export class EstateReader {
       };
     }
   }
+}
+
+/** The automation as the judgement reads it, from the SDK's model or a Resource Graph row's properties. */
+export function toAutomation(a: {
+  id?: string;
+  name?: string;
+  location?: string;
+  tags?: Record<string, string>;
+  isEnabled?: boolean;
+  scopes?: Array<{ scopePath?: string }>;
+  sources?: Array<{
+    eventSource?: string;
+    ruleSets?: Array<{
+      rules?: Array<{ propertyJPath?: string; expectedValue?: string; operator?: string }>;
+    }>;
+  }>;
+  actions?: AutomationActionUnion[];
+}): Automation {
+  return {
+    id: a.id ?? '',
+    name: a.name ?? '',
+    ...(a.location ? { location: a.location } : {}),
+    ...(a.tags ? { tags: a.tags } : {}),
+    isEnabled: a.isEnabled === true,
+    scopes: (a.scopes ?? []).map((s) => s.scopePath ?? '').filter(Boolean),
+    sources: (a.sources ?? []).map((source) => ({
+      eventSource: source.eventSource ?? '',
+      ruleSets: (source.ruleSets ?? []).map((set) => ({
+        rules: (set.rules ?? []).map((rule) => ({
+          propertyJPath: rule.propertyJPath ?? '',
+          expectedValue: rule.expectedValue ?? '',
+          operator: rule.operator ?? '',
+        })),
+      })),
+    })),
+    destinations: (a.actions ?? []).flatMap(destinationOf),
+  };
 }
 
 function destinationOf(action: AutomationActionUnion): string[] {

@@ -4,7 +4,8 @@ import type { HeartbeatStore, LogsSink } from '../ports';
 import { failureText } from '../sinks/deliveryFailure';
 import { coverageRow } from './coverageRows';
 import { evaluate } from './evaluate';
-import { INACTIVE_STATES, type EstateReader } from './estate';
+import { INACTIVE_STATES } from './estate';
+import type { Estate } from './graphEstate';
 import type { SkippedSubscription } from './report';
 import type { Automation, CoverageStatus, DesiredState, SubscriptionCoverage } from './model';
 import { isGap, STATUSES } from './model';
@@ -20,7 +21,7 @@ import type { CoverageStateStore } from '../state/coverageState';
 import { compare, recordChanged, type Alert, type AlertKind, type CoverageRecord } from './transitions';
 
 export interface CoverageDependencies {
-  estate: EstateReader;
+  estate: Estate;
   state: CoverageStateStore;
   heartbeat: HeartbeatStore;
   desired: DesiredState;
@@ -76,6 +77,8 @@ export interface CoverageReport {
    * were some and a webhook is configured). Empty for the timer.
    */
   notDone: NotDone[];
+  /** Where the estate was read, and how many changed statuses were read again through Resource Manager. */
+  estate: { source: string; confirmed: number };
   /** Subscriptions put down for a backfill because their gap closed (only when recording, and asked to). */
   backfillRequested?: number;
 }
@@ -102,6 +105,7 @@ export async function reconcileCoverage(
   const gapAutomations = new Map<string, Automation[]>();
   const work: Array<Promise<void>> = [];
   const skipped: SkippedSubscription[] = [];
+  let confirmed = 0;
 
   for await (const subscription of deps.estate.subscriptions(deps.scope)) {
     if (INACTIVE_STATES.has(subscription.state.toLowerCase())) {
@@ -111,21 +115,30 @@ export async function reconcileCoverage(
     }
     work.push(
       limit(async () => {
-        const automations = subscription.error
+        let automations = subscription.error
           ? { error: subscription.error }
           : await deps.estate.automations(subscription.subscriptionId);
         const before = previous.get(subscription.subscriptionId);
         const configuredSince = before?.configuredSince ? new Date(before.configuredSince) : undefined;
-        const coverage = evaluate(
-          {
-            subscription,
-            automations,
-            lastSeen: lastSeen.get(subscription.subscriptionId) ?? {},
-            now,
-            ...(configuredSince ? { configuredSince } : {}),
-          },
-          deps.desired,
-        );
+        const judge = () =>
+          evaluate(
+            {
+              subscription,
+              automations,
+              lastSeen: lastSeen.get(subscription.subscriptionId) ?? {},
+              now,
+              ...(configuredSince ? { configuredSince } : {}),
+            },
+            deps.desired,
+          );
+        let coverage = judge();
+        // An index that lags (Resource Graph) never opens, changes or closes an alert by itself: a status
+        // that would is read again through Resource Manager first.
+        if (deps.estate.confirm && !subscription.error && alerting(before?.status, coverage.status)) {
+          automations = await deps.estate.confirm(subscription.subscriptionId);
+          coverage = judge();
+          confirmed++;
+        }
         results.push(coverage);
         // Keep the automations only where remediation may need them: memory stays small for large estates.
         if (coverage.status !== 'Covered' && Array.isArray(automations))
@@ -233,8 +246,15 @@ export async function reconcileCoverage(
     rows,
     gaps,
     notDone,
+    estate: { source: deps.estate.source, confirmed },
     ...(backfillRequested !== undefined ? { backfillRequested } : {}),
   };
+}
+
+/** Whether going from `before` to `after` opens, changes or closes a gap (an alert, once recorded). */
+function alerting(before: CoverageStatus | undefined, after: CoverageStatus): boolean {
+  if (before === after) return false;
+  return isGap(after) || (before !== undefined && isGap(before));
 }
 
 /** Marks the records of alerts that were not sent, so that the next run raises them again. */

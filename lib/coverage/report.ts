@@ -322,6 +322,13 @@ export function coverageTable(report: CoverageReport, options: { width?: number 
         (report.rows.failed > 0 ? `, ${report.rows.failed} NOT sent: ${report.rows.error ?? 'refused'}` : ''),
     );
   }
+  if (report.estate.source !== 'Resource Manager') {
+    summary.push(
+      report.estate.source === 'Resource Graph'
+        ? `read through Resource Graph, which lags changes by minutes: ${count(report.estate.confirmed, 'subscription')} whose status changed read again through Resource Manager before any alert`
+        : `read through ${report.estate.source}`,
+    );
+  }
   const undone = notDoneText(report);
   if (undone) summary.push(undone);
   return `${[...lines, '', ...summary].join('\n')}\n`;

@@ -62,6 +62,8 @@ beforeEach(async () => {
     AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
     COVERAGE_DESTINATIONS: SAMPLE_HUB,
     COVERAGE_WEBHOOK_URL: webhook.url,
+    // Resource Manager's own reads (test/integration/coverageGraph.test.ts: Resource Graph's outages).
+    COVERAGE_SOURCE: 'resourcemanager',
   });
   const seed = await buildCoverageDependencies(loadCoverageConfig(env));
   await seed.heartbeat.record(

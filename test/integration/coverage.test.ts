@@ -69,7 +69,11 @@ interface Setup {
 
 /** A fresh estate, ARM stand-in and state tables; heartbeats: fresh for the covered ones, ten days old for the stale one. */
 async function setup(
-  options: { pageSize?: number; throttle?: { every: number; retryAfterSeconds: number } } = {},
+  options: {
+    pageSize?: number;
+    throttle?: { every: number; retryAfterSeconds: number };
+    source?: 'resourcemanager' | 'resourcegraph';
+  } = {},
 ): Promise<Setup> {
   const arm = await startArmStandIn({
     ...cert(),
@@ -85,6 +89,7 @@ async function setup(
     COVERAGE_WEBHOOK_URL: webhook.url,
     COVERAGE_REMEDIATION_RESOURCE_GROUP: 'rg-security',
     COVERAGE_REMEDIATION_LOCATION: 'westeurope',
+    COVERAGE_SOURCE: options.source ?? 'resourcegraph',
   });
   const seed = await buildCoverageDependencies(loadCoverageConfig(env));
   await seed.heartbeat.record([
@@ -124,196 +129,215 @@ async function setup(
   };
 }
 
-describe('coverage reconciliation through the real ARM SDK clients', () => {
-  let s: Setup;
-  beforeEach(async () => {
-    webhook.received.length = 0;
-    local.logs.reset();
-    s = await setup();
-  });
+describe.each(['resourcemanager', 'resourcegraph'] as const)(
+  'coverage reconciliation through the real SDK clients, read through %s',
+  (source) => {
+    let s: Setup;
+    beforeEach(async () => {
+      webhook.received.length = 0;
+      local.logs.reset();
+      s = await setup({ source });
+    });
 
-  it('finds every kind of gap, with a sentence on what to fix, reading every page', async () => {
-    const report = await s.run(NOW);
-    expect(statuses(report)).toEqual(EXPECTED);
-    expect(report.inactive).toBe(1);
-    expect(report.gaps).toBe(8);
-    const byId = new Map(report.subscriptions.map((r) => [r.subscriptionId, r]));
-    expect(byId.get('5ec00000-0000-4000-8000-000000000013')!.missingSources).toEqual([
-      'AssessmentsSnapshot',
-      'SubAssessmentsSnapshot',
-      'SecureScoresSnapshot',
-      'SecureScoreControlsSnapshot',
-      'RegulatoryComplianceAssessmentSnapshot',
-    ]);
-    expect(byId.get('5ec00000-0000-4000-8000-000000000014')!.filtered).toEqual([
-      { source: 'Alerts', severities: ['Medium', 'Low'] },
-    ]);
-    expect(byId.get('5ec00000-0000-4000-8000-000000000017')!.findings[0]!.message).toMatch(
-      /AuthorizationFailed.*Security Reader/,
-    );
-    for (const r of report.subscriptions.filter((x) => x.status !== 'Covered'))
-      expect(r.findings[0]!.message).toMatch(/: [a-z]/);
-    // Pages of one: the subscription list and the two-export subscription were both followed by nextLink.
-    expect(
-      s.arm.requests.filter((r) => r.path.startsWith('/subscriptions?') && r.path.includes('skiptoken'))
-        .length,
-    ).toBe(10);
-    expect(
-      s.arm.requests.some(
-        (r) =>
-          r.path.includes(
-            `${SAMPLE_SUBSCRIPTIONS.coveredTogether}/providers/Microsoft.Security/automations`,
-          ) && r.path.includes('skiptoken'),
-      ),
-    ).toBe(true);
-  });
+    it('finds every kind of gap, with a sentence on what to fix, reading every page', async () => {
+      const report = await s.run(NOW);
+      expect(statuses(report)).toEqual(EXPECTED);
+      expect(report.inactive).toBe(1);
+      expect(report.gaps).toBe(8);
+      const byId = new Map(report.subscriptions.map((r) => [r.subscriptionId, r]));
+      expect(byId.get('5ec00000-0000-4000-8000-000000000013')!.missingSources).toEqual([
+        'AssessmentsSnapshot',
+        'SubAssessmentsSnapshot',
+        'SecureScoresSnapshot',
+        'SecureScoreControlsSnapshot',
+        'RegulatoryComplianceAssessmentSnapshot',
+      ]);
+      expect(byId.get('5ec00000-0000-4000-8000-000000000014')!.filtered).toEqual([
+        { source: 'Alerts', severities: ['Medium', 'Low'] },
+      ]);
+      expect(byId.get('5ec00000-0000-4000-8000-000000000017')!.findings[0]!.message).toMatch(
+        /AuthorizationFailed.*Security Reader/,
+      );
+      for (const r of report.subscriptions.filter((x) => x.status !== 'Covered'))
+        expect(r.findings[0]!.message).toMatch(/: [a-z]/);
+      expect(report.estate.source).toBe(source === 'resourcegraph' ? 'Resource Graph' : 'Resource Manager');
+      if (source === 'resourcegraph') {
+        // Two queries (subscriptions, automations) answered in one page each; the gaps, which open
+        // alerts, were read again through Resource Manager before any: only their automations.
+        expect(s.arm.graph.requests.map((r) => r.status)).toEqual([200, 200]);
+        expect(report.estate.confirmed).toBe(report.gaps);
+        expect(s.arm.requests.filter((r) => r.path.startsWith('/subscriptions?'))).toEqual([]);
+        return;
+      }
+      // Pages of one: the subscription list and the two-export subscription were both followed by nextLink.
+      expect(
+        s.arm.requests.filter((r) => r.path.startsWith('/subscriptions?') && r.path.includes('skiptoken'))
+          .length,
+      ).toBe(10);
+      expect(
+        s.arm.requests.some(
+          (r) =>
+            r.path.includes(
+              `${SAMPLE_SUBSCRIPTIONS.coveredTogether}/providers/Microsoft.Security/automations`,
+            ) && r.path.includes('skiptoken'),
+        ),
+      ).toBe(true);
+    });
 
-  it('writes one coverage row per subscription to Log Analytics', async () => {
-    await s.run(NOW);
-    const rows = local.logs.accepted() as unknown as LogsRow[];
-    expect(rows).toHaveLength(10);
-    expect(Object.fromEntries(rows.map((r) => [r.AzureSubscriptionId, r.State]))).toEqual(EXPECTED);
-    expect(rows.every((r) => r.DataType === 'Coverage' && r.Category === r.State)).toBe(true);
-  });
+    it('writes one coverage row per subscription to Log Analytics', async () => {
+      await s.run(NOW);
+      const rows = local.logs.accepted() as unknown as LogsRow[];
+      expect(rows).toHaveLength(10);
+      expect(Object.fromEntries(rows.map((r) => [r.AzureSubscriptionId, r.State]))).toEqual(EXPECTED);
+      expect(rows.every((r) => r.DataType === 'Coverage' && r.Category === r.State)).toBe(true);
+    });
 
-  it('alerts once when a gap opens, once when it recovers, and reminds after COVERAGE_REMINDER_HOURS', async () => {
-    const hour = 3_600_000;
-    const t0 = NOW;
-    await s.run(t0);
-    expect(webhook.received).toHaveLength(1);
-    const first = webhook.received[0] as WebhookBody;
-    expect(first.opened.map((a) => a.subscriptionId).sort()).toEqual(
-      Object.keys(EXPECTED)
-        .filter((id) => EXPECTED[id] !== 'Covered')
-        .sort(),
-    );
-    expect(first.text).toMatch(/8 opened/);
-    expect(first.text).not.toContain('secret-token');
+    it('alerts once when a gap opens, once when it recovers, and reminds after COVERAGE_REMINDER_HOURS', async () => {
+      const hour = 3_600_000;
+      const t0 = NOW;
+      await s.run(t0);
+      expect(webhook.received).toHaveLength(1);
+      const first = webhook.received[0] as WebhookBody;
+      expect(first.opened.map((a) => a.subscriptionId).sort()).toEqual(
+        Object.keys(EXPECTED)
+          .filter((id) => EXPECTED[id] !== 'Covered')
+          .sort(),
+      );
+      expect(first.text).toMatch(/8 opened/);
+      expect(first.text).not.toContain('secret-token');
 
-    await s.run(new Date(t0.getTime() + 6 * hour));
-    expect(webhook.received).toHaveLength(1); // nothing changed: no alert
+      await s.run(new Date(t0.getTime() + 6 * hour));
+      expect(webhook.received).toHaveLength(1); // nothing changed: no alert
 
-    s.arm.estate.find((x) => x.subscriptionId.endsWith('0011'))!.automations[0]!.properties.isEnabled = true;
-    await s.run(new Date(t0.getTime() + 12 * hour));
-    expect(webhook.received).toHaveLength(2);
-    const recovery = webhook.received[1] as WebhookBody;
-    expect(recovery).toMatchObject({
-      opened: [],
-      changed: [],
-      reminders: [],
-      recovered: [
+      s.arm.estate.find((x) => x.subscriptionId.endsWith('0011'))!.automations[0]!.properties.isEnabled =
+        true;
+      await s.run(new Date(t0.getTime() + 12 * hour));
+      expect(webhook.received).toHaveLength(2);
+      const recovery = webhook.received[1] as WebhookBody;
+      expect(recovery).toMatchObject({
+        opened: [],
+        changed: [],
+        reminders: [],
+        recovered: [
+          {
+            subscriptionId: '5ec00000-0000-4000-8000-000000000011',
+            // Configured again, but no data from it has arrived yet: AwaitingData, not Covered.
+            status: 'AwaitingData',
+            previousStatus: 'Disabled',
+          },
+        ],
+      });
+
+      await s.run(new Date(t0.getTime() + 25 * hour));
+      const reminder = webhook.received[2] as WebhookBody;
+      expect(reminder.reminders).toHaveLength(7);
+      expect(reminder.opened).toEqual([]);
+
+      const history: Array<{ subscriptionId: string; from: string; to: string }> = [];
+      const table = TableClient.fromConnectionString(
+        local.azurite.connectionString(),
+        COVERAGE_HISTORY_TABLE,
         {
-          subscriptionId: '5ec00000-0000-4000-8000-000000000011',
-          // Configured again, but no data from it has arrived yet: AwaitingData, not Covered.
-          status: 'AwaitingData',
-          previousStatus: 'Disabled',
+          allowInsecureConnection: true,
         },
-      ],
+      );
+      for await (const e of table.listEntities<{ subscriptionId: string; from: string; to: string }>())
+        history.push(e);
+      expect(history.filter((h) => h.subscriptionId.endsWith('0011')).map((h) => [h.from, h.to])).toEqual([
+        ['Disabled', 'AwaitingData'],
+        ['', 'Disabled'],
+      ]);
     });
 
-    await s.run(new Date(t0.getTime() + 25 * hour));
-    const reminder = webhook.received[2] as WebhookBody;
-    expect(reminder.reminders).toHaveLength(7);
-    expect(reminder.opened).toEqual([]);
-
-    const history: Array<{ subscriptionId: string; from: string; to: string }> = [];
-    const table = TableClient.fromConnectionString(local.azurite.connectionString(), COVERAGE_HISTORY_TABLE, {
-      allowInsecureConnection: true,
+    it('rewrites no state for subscriptions whose coverage did not change', async () => {
+      const table = TableClient.fromConnectionString(
+        local.azurite.connectionString(),
+        'DefenderExportCoverage',
+        { allowInsecureConnection: true },
+      );
+      const etags = async () => {
+        const found = new Map<string, string>();
+        for await (const e of table.listEntities()) found.set(e.rowKey!, e.etag);
+        return found;
+      };
+      await s.run(NOW);
+      const before = await etags();
+      s.arm.estate
+        .find((x) => x.subscriptionId.endsWith('0010'))!
+        .automations.push(automation('5ec00000-0000-4000-8000-000000000010', 'exportToEventHub'));
+      s.arm.estateChanged(); // Resource Graph has indexed the new automation
+      await s.run(later(1));
+      const after = await etags();
+      const rewritten = [...after].filter(([key, etag]) => before.get(key) !== etag).map(([key]) => key);
+      expect(rewritten).toEqual(['5ec00000-0000-4000-8000-000000000010']);
     });
-    for await (const e of table.listEntities<{ subscriptionId: string; from: string; to: string }>())
-      history.push(e);
-    expect(history.filter((h) => h.subscriptionId.endsWith('0011')).map((h) => [h.from, h.to])).toEqual([
-      ['Disabled', 'AwaitingData'],
-      ['', 'Disabled'],
-    ]);
-  });
 
-  it('rewrites no state for subscriptions whose coverage did not change', async () => {
-    const table = TableClient.fromConnectionString(
-      local.azurite.connectionString(),
-      'DefenderExportCoverage',
-      { allowInsecureConnection: true },
-    );
-    const etags = async () => {
-      const found = new Map<string, string>();
-      for await (const e of table.listEntities()) found.set(e.rowKey!, e.etag);
-      return found;
-    };
-    await s.run(NOW);
-    const before = await etags();
-    s.arm.estate
-      .find((x) => x.subscriptionId.endsWith('0010'))!
-      .automations.push(automation('5ec00000-0000-4000-8000-000000000010', 'exportToEventHub'));
-    await s.run(later(1));
-    const after = await etags();
-    const rewritten = [...after].filter(([key, etag]) => before.get(key) !== etag).map(([key]) => key);
-    expect(rewritten).toEqual(['5ec00000-0000-4000-8000-000000000010']);
-  });
-
-  it('sends the alerts again next run when the webhook could not take them', async () => {
-    webhook.fail(503, 3);
-    const failed = await s.run(NOW);
-    expect(failed.alerts).toMatchObject({ sent: false, error: 'the webhook answered HTTP 503' });
-    expect(webhook.received).toHaveLength(0);
-    const retried = await s.run(later(1));
-    expect(retried.alerts.sent).toBe(true);
-    expect((webhook.received[0] as WebhookBody).opened).toHaveLength(8);
-  });
-
-  it('prints what remediation would change on a dry run, changes nothing, and leaves automations it did not create alone', async () => {
-    const report = await s.run(NOW, { dryRun: true, remediate: true });
-    expect(s.arm.requests.filter((r) => r.method === 'PUT')).toEqual([]);
-    const plan = Object.fromEntries(report.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind]));
-    // Missing and WrongDestination get a new export; the others already have an exportToEventHub of someone else's.
-    expect(plan).toEqual({
-      '10': 'create',
-      '11': 'skip',
-      '12': 'create',
-      '13': 'skip',
-      '14': 'skip',
-      '15': 'skip',
+    it('sends the alerts again next run when the webhook could not take them', async () => {
+      webhook.fail(503, 3);
+      const failed = await s.run(NOW);
+      expect(failed.alerts).toMatchObject({ sent: false, error: 'the webhook answered HTTP 503' });
+      expect(webhook.received).toHaveLength(0);
+      const retried = await s.run(later(1));
+      expect(retried.alerts.sent).toBe(true);
+      expect((webhook.received[0] as WebhookBody).opened).toHaveLength(8);
     });
-    const create = report.remediation.find((c) => c.kind === 'create')!;
-    expect(create.url).toMatch(
-      /\/resourceGroups\/rg-security\/providers\/Microsoft\.Security\/automations\/exportToEventHub\?api-version=2023-12-01-preview$/,
-    );
-    expect(create.body).toMatchObject({
-      location: 'westeurope',
-      tags: { managedBy: 'defender-export' },
-      properties: { isEnabled: true, actions: [{ actionType: 'EventHub', isTrustedServiceEnabled: true }] },
-    });
-  });
 
-  it('remediates every fixable gap when told to adopt, and the next run finds them covered', async () => {
-    const t0 = NOW;
-    const fixed = await s.run(t0, { remediate: true, adopt: true });
-    expect(fixed.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind, c.applied?.ok])).toEqual([
-      ['10', 'create', true],
-      ['11', 'update', true],
-      ['12', 'create', true],
-      ['13', 'update', true],
-      ['14', 'update', true],
-      ['15', 'update', true],
-    ]);
-    const after = await s.run(new Date(t0.getTime() + 3_600_000));
-    // Configured correctly now; the six fixed ones await their first data (no heartbeat yet).
-    expect(after.counts).toMatchObject({ Covered: 2, AwaitingData: 6, Stale: 1, Unknown: 1 });
-  });
-
-  it('reports a remediation that ARM refuses', async () => {
-    s.arm.estate.find((x) => x.subscriptionId.endsWith('0010'))!.resourceGroups = [];
-    const report = await s.run(NOW, { remediate: true });
-    expect(report.remediation.find((c) => c.subscriptionId.endsWith('0010'))!.applied).toEqual({
-      ok: false,
-      status: 404,
-      message: "HTTP 404 ResourceGroupNotFound: Resource group 'rg-security' could not be found.",
+    it('prints what remediation would change on a dry run, changes nothing, and leaves automations it did not create alone', async () => {
+      const report = await s.run(NOW, { dryRun: true, remediate: true });
+      expect(s.arm.requests.filter((r) => r.method === 'PUT')).toEqual([]);
+      const plan = Object.fromEntries(report.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind]));
+      // Missing and WrongDestination get a new export; the others already have an exportToEventHub of someone else's.
+      expect(plan).toEqual({
+        '10': 'create',
+        '11': 'skip',
+        '12': 'create',
+        '13': 'skip',
+        '14': 'skip',
+        '15': 'skip',
+      });
+      const create = report.remediation.find((c) => c.kind === 'create')!;
+      expect(create.url).toMatch(
+        /\/resourceGroups\/rg-security\/providers\/Microsoft\.Security\/automations\/exportToEventHub\?api-version=2023-12-01-preview$/,
+      );
+      expect(create.body).toMatchObject({
+        location: 'westeurope',
+        tags: { managedBy: 'defender-export' },
+        properties: { isEnabled: true, actions: [{ actionType: 'EventHub', isTrustedServiceEnabled: true }] },
+      });
     });
-  });
-});
+
+    it('remediates every fixable gap when told to adopt, and the next run finds them covered', async () => {
+      const t0 = NOW;
+      const fixed = await s.run(t0, { remediate: true, adopt: true });
+      expect(fixed.remediation.map((c) => [c.subscriptionId.slice(-2), c.kind, c.applied?.ok])).toEqual([
+        ['10', 'create', true],
+        ['11', 'update', true],
+        ['12', 'create', true],
+        ['13', 'update', true],
+        ['14', 'update', true],
+        ['15', 'update', true],
+      ]);
+      const after = await s.run(new Date(t0.getTime() + 3_600_000));
+      // Configured correctly now; the six fixed ones await their first data (no heartbeat yet).
+      expect(after.counts).toMatchObject({ Covered: 2, AwaitingData: 6, Stale: 1, Unknown: 1 });
+    });
+
+    it('reports a remediation that ARM refuses', async () => {
+      s.arm.estate.find((x) => x.subscriptionId.endsWith('0010'))!.resourceGroups = [];
+      const report = await s.run(NOW, { remediate: true });
+      expect(report.remediation.find((c) => c.subscriptionId.endsWith('0010'))!.applied).toEqual({
+        ok: false,
+        status: 404,
+        message: "HTTP 404 ResourceGroupNotFound: Resource group 'rg-security' could not be found.",
+      });
+    });
+  },
+);
 
 describe('coverage under throttling', () => {
   it('waits as long as Retry-After says and still judges every subscription', async () => {
-    const s = await setup({ throttle: { every: 4, retryAfterSeconds: 1 } });
+    // Resource Manager's own reads; Resource Graph's 429: test/integration/coverageGraph.test.ts.
+    const s = await setup({ throttle: { every: 4, retryAfterSeconds: 1 }, source: 'resourcemanager' });
     const report = await s.run(NOW);
     expect(statuses(report)).toEqual(EXPECTED);
     const throttled = s.arm.requests.filter((r) => r.status === 429);

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_SUBSCRIPTIONS,
   startResourceGraphStandIn,
+  type GraphResource,
   type ResourceGraphStandIn,
 } from '../../dev/resourceGraphServer';
 import {
@@ -269,6 +270,108 @@ describe('scopes and filters', () => {
   });
 });
 
+describe('the resources and resourcecontainers tables', () => {
+  const SUBSCRIPTION_TYPE = 'microsoft.resources/subscriptions';
+  const AUTOMATION_TYPE = 'microsoft.security/automations';
+  const container = (subscriptionId: string): GraphResource => ({
+    id: `/subscriptions/${subscriptionId}`,
+    name: `subscription ${subscriptionId.slice(-2)}`,
+    type: SUBSCRIPTION_TYPE,
+    tenantId: '72f988bf-0000-0000-0000-000000000000',
+    subscriptionId,
+    resourceGroup: '',
+    location: '',
+    properties: { state: 'Enabled' },
+  });
+  const automation = (subscriptionId: string, name: string): GraphResource => ({
+    id: `/subscriptions/${subscriptionId}/resourceGroups/rg-security/providers/Microsoft.Security/automations/${name}`,
+    name,
+    type: AUTOMATION_TYPE,
+    tenantId: '72f988bf-0000-0000-0000-000000000000',
+    subscriptionId,
+    resourceGroup: 'rg-security',
+    location: 'westeurope',
+    tags: { owner: 'me' },
+    properties: { isEnabled: true },
+  });
+
+  it('answers each table from its provider, asked at every request, and no rows where none was given', async () => {
+    let asked = 0;
+    const containers = SUBS.map(container);
+    const own = await startResourceGraphStandIn({
+      ...cert(),
+      resources: sampleSecurityResources(SUBS, NOW),
+      tables: {
+        resourcecontainers: () => {
+          asked++;
+          return containers;
+        },
+      },
+      pageSize: 2,
+    });
+    try {
+      const ownClient = new ResourceGraphClient(credential(own.token), { baseUri: own.url });
+      const containersQuery = `ResourceContainers | where type =~ '${SUBSCRIPTION_TYPE}' | order by id asc | project id, name, subscriptionId, properties`;
+      const automationsQuery = `Resources | where type =~ '${AUTOMATION_TYPE}' | order by id asc | project id, name, type, subscriptionId, resourceGroup, location, tags, properties`;
+      const read = await readAll(containersQuery, undefined, ownClient);
+      expect(read.pages.map((p) => p.count)).toEqual([2, 1]);
+      expect(read.rows).toEqual(
+        containers.map(({ id, name, subscriptionId, properties }) => ({
+          id,
+          name,
+          subscriptionId,
+          properties,
+        })),
+      );
+      expect(asked).toBe(2);
+      // The security resources are not in the other tables, nor the other way round.
+      expect((await readAll(automationsQuery, undefined, ownClient)).rows).toEqual([]);
+      expect(
+        (await readAll(`securityresources | where type =~ '${SUBSCRIPTION_TYPE}'`, undefined, ownClient))
+          .rows,
+      ).toEqual([]);
+
+      // Given later (as the ARM stand-in gives its estate); the table given before is kept.
+      const automations = [automation(SUBS[1]!, 'b'), automation(SUBS[0]!, 'a'), automation(SUBS[2]!, 'c')];
+      own.setTables({ resources: () => automations });
+      const found = await readAll(automationsQuery, [SUBS[0]!, SUBS[1]!.toUpperCase()], ownClient);
+      const projected = ({ tenantId: _tenant, ...row }: GraphResource) => row;
+      expect(found.rows).toEqual([automations[1]!, automations[0]!].map(projected));
+      expect((await readAll(containersQuery, [SUBS[2]!], ownClient)).ids).toEqual([
+        `/subscriptions/${SUBS[2]}`,
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("keeps a provider's sorted and filtered rows while it returns the same array, and reads another anew", async () => {
+    const rows = Array.from({ length: 5 }, (_, i) => automation(SUBS[i % 3]!, `export-${4 - i}`));
+    let current = rows;
+    const own = await startResourceGraphStandIn({
+      ...cert(),
+      resources: [],
+      tables: { resources: () => current },
+    });
+    try {
+      const ownClient = new ResourceGraphClient(credential(own.token), { baseUri: own.url });
+      const query = `resources | where type =~ '${AUTOMATION_TYPE}' | order by id asc`;
+      const first = await readAll(query, undefined, ownClient);
+      expect(first.ids).toEqual(rows.map((r) => r.id).sort());
+      // A value changed in place shows; a row added to the same array does not: the array is the version.
+      rows[0]!.properties.isEnabled = false;
+      rows.push(automation(SUBS[0]!, 'added'));
+      const same = await readAll(query, undefined, ownClient);
+      expect(same.ids).toEqual(first.ids);
+      expect(same.rows.find((r) => r.id === rows[0]!.id)!.properties).toEqual({ isEnabled: false });
+      current = [...rows];
+      expect((await readAll(query, undefined, ownClient)).ids).toEqual(rows.map((r) => r.id).sort());
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('errors', () => {
   it('answers 400 to more than 1000 subscriptions', async () => {
     const many = generatedSubscriptionIds(MAX_SUBSCRIPTIONS + 1);
@@ -282,7 +385,7 @@ describe('errors', () => {
   });
 
   it.each([
-    ['another table', `resources | where type =~ '${SECURITY_TYPES.assessments}'`, 'resources'],
+    ['another table', `advisorresources | where type =~ '${SECURITY_TYPES.assessments}'`, 'advisorresources'],
     ['another operator', `${ASSESSMENTS} | summarize count()`, 'summarize'],
     ['no type filter', 'securityresources', '<end of query>'],
     ['an unknown column', `${ASSESSMENTS} | project id, nope`, 'nope'],

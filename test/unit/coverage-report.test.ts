@@ -53,6 +53,7 @@ function report(subscriptions: Row[], extra: Partial<CoverageReport> = {}): Cove
     rows: { sent: 0, failed: 0 },
     gaps: subscriptions.filter((s) => isGap(s.status)).length,
     notDone: [],
+    estate: { source: 'Resource Manager', confirmed: 0 },
     ...extra,
   };
 }

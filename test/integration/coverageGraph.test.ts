@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startArmStandIn, type ArmStandIn, type EstateSubscription } from '../../dev/armServer';
+import { resourceGraphHandler } from '../../dev/resourceGraphServer';
+import { largeEstate, SAMPLE_HUB, sampleEstate } from '../../dev/sampleEstate';
+import { loadCoverageConfig } from '../../lib/config';
+import { buildCoverageDependencies } from '../../lib/coverage/dependencies';
+import { reconcileCoverage, type CoverageReport } from '../../lib/coverage/reconcile';
+import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../../lib/state/coverageState';
+import { HEARTBEAT_TABLE } from '../../lib/state/heartbeat';
+import { startLocalAzure, type LocalAzure } from '../helpers/localAzure';
+
+const cert = () => ({
+  cert: readFileSync(process.env.DEFENDER_EXPORT_DEV_CERT!, 'utf8'),
+  key: readFileSync(process.env.DEFENDER_EXPORT_DEV_KEY!, 'utf8'),
+});
+const NOW = new Date('2026-11-24T12:00:00Z');
+const FAST = { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 };
+
+let local: LocalAzure;
+let arm: ArmStandIn | undefined;
+beforeAll(async () => {
+  local = await startLocalAzure();
+});
+afterEach(async () => {
+  await arm?.close();
+  arm = undefined;
+});
+afterAll(async () => {
+  await local?.close();
+});
+
+type Source = 'resourcemanager' | 'resourcegraph';
+
+async function estate(subscriptions: EstateSubscription[], options: { graphPageSize?: number } = {}) {
+  const graph = resourceGraphHandler({
+    token: local.logs.token,
+    resources: [],
+    ...(options.graphPageSize ? { pageSize: options.graphPageSize } : {}),
+  });
+  arm = await startArmStandIn({
+    ...cert(),
+    estate: subscriptions,
+    token: local.logs.token,
+    graph,
+    pageSize: 50,
+  });
+  await local.dropTables([COVERAGE_TABLE, COVERAGE_HISTORY_TABLE, HEARTBEAT_TABLE]);
+  const env = local.env({ AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url, COVERAGE_DESTINATIONS: SAMPLE_HUB });
+  /** One reconciliation at `at`; `record: false` looks only, so two sources can judge from the same state. */
+  const run = async (source: Source, at = NOW, record = false) =>
+    reconcileCoverage(
+      await buildCoverageDependencies(loadCoverageConfig({ ...env, COVERAGE_SOURCE: source }), {
+        clock: () => at,
+        armRetry: FAST,
+      }),
+      // Recording runs also notify, as the timer does (no webhook here: nothing is posted, nothing owed).
+      { remediate: false, dryRun: false, record, notify: record },
+    );
+  return { arm: arm!, graph, run };
+}
+
+/** Every judgement of a report: status, the reasons and the details they rest on. */
+const judgements = (report: CoverageReport) =>
+  report.subscriptions.map(({ since: _since, ...judged }) => judged);
+
+describe('coverage read through Resource Graph', () => {
+  it('judges the sample estate exactly as Resource Manager does: every status and reason', async () => {
+    const { run } = await estate(sampleEstate());
+    const manager = await run('resourcemanager');
+    const graph = await run('resourcegraph');
+    expect(judgements(graph)).toEqual(judgements(manager));
+    expect([graph.counts, graph.skipped]).toEqual([manager.counts, manager.skipped]);
+    expect(graph.estate.source).toBe('Resource Graph');
+  });
+
+  it('judges a generated estate of 2,000 as Resource Manager does, one only Resource Manager sees included', async () => {
+    const subscriptions = largeEstate(2000);
+    const hidden = subscriptions.filter((s) => s.graphHidden).map((s) => s.subscriptionId);
+    expect(hidden.length).toBeGreaterThan(0);
+    const { arm: stand, run } = await estate(subscriptions, { graphPageSize: 500 });
+    // A first run, as the timer's: from then on the reconciler knows every subscription it judged.
+    await run('resourcemanager', NOW, true);
+    const calls = stand.requests.length;
+    const manager = await run('resourcemanager');
+    const managerCalls = stand.requests.length - calls;
+    const before = { arm: stand.requests.length, graph: stand.graph.requests.length };
+    const graph = await run('resourcegraph');
+    expect(judgements(graph)).toEqual(judgements(manager));
+    expect(graph.subscriptions.map((s) => s.subscriptionId)).toEqual(expect.arrayContaining(hidden));
+    // A steady run: pages of 500 rows of subscriptions and of automations; Resource Manager only for the
+    // subscription Resource Graph does not show, and the statuses whose change it confirms.
+    const graphCalls = stand.graph.requests.length - before.graph;
+    const armCalls = stand.requests.length - before.arm;
+    expect(graphCalls).toBeLessThanOrEqual(Math.ceil(2000 / 500) * 2 + 2);
+    expect(armCalls).toBeLessThan(managerCalls / 20);
+  });
+
+  it('a stale index never opens an alert by itself: a status it changes is read again through Resource Manager', async () => {
+    const subscriptions = sampleEstate();
+    const { arm: stand, run } = await estate(subscriptions);
+    const recorded = await run('resourcegraph', NOW, true);
+    // Configured right, no data yet (no heartbeats here): no gap.
+    const covered = recorded.subscriptions.find((s) => s.status === 'AwaitingData')!.subscriptionId;
+    // Resource Graph still holds the export switched off (its row was read before the fix); Resource
+    // Manager holds it switched on: an index minutes behind.
+    const subscription = stand.estate.find((s) => s.subscriptionId === covered)!;
+    const live = subscription.automations[0]!;
+    subscription.automations[0] = { ...live, properties: { ...live.properties, isEnabled: false } };
+    stand.estateChanged();
+    subscription.automations[0] = live;
+    const report = await run('resourcegraph', new Date(NOW.getTime() + 3_600_000), true);
+    expect(report.subscriptions.find((s) => s.subscriptionId === covered)?.status).toBe('AwaitingData');
+    expect(report.alerts.counts).toEqual({});
+    expect(report.estate.confirmed).toBe(1);
+  });
+
+  it('reads through Resource Manager when Resource Graph cannot be asked, and says so', async () => {
+    const { arm: stand, graph, run } = await estate(sampleEstate());
+    const manager = await run('resourcemanager');
+    graph.inject({ status: 503, times: Infinity });
+    const report = await run('resourcegraph');
+    expect(judgements(report)).toEqual(judgements(manager));
+    expect(report.estate.source).toMatch(/^Resource Manager \(Resource Graph failed: HTTP 503/);
+    expect(stand.graph.requests.filter((r) => r.status === 503)).toHaveLength(FAST.maxRetries + 1);
+  });
+
+  it('waits out a 429 in the middle of the pages and judges every subscription', async () => {
+    const { graph, run } = await estate(largeEstate(300), { graphPageSize: 50 });
+    await run('resourcemanager', NOW, true); // known from then on, the one Resource Graph does not show included
+    const manager = await run('resourcemanager');
+    graph.inject({ status: 429, retryAfterSeconds: 0, times: 1, when: (r) => Boolean(r.skipToken) });
+    const report = await run('resourcegraph');
+    expect(graph.requests.filter((r) => r.status === 429)).toHaveLength(1);
+    expect(judgements(report)).toEqual(judgements(manager));
+  });
+});
