@@ -1,3 +1,4 @@
+import type { GraphSource } from '../azure/resourceGraph';
 import type { ResourceReader } from '../azure/resources';
 import { EstateReader } from '../coverage/estate';
 import type { ResourceManagerClients } from '../coverage/estate';
@@ -11,7 +12,7 @@ import { roleCheck, ROLES } from './roles';
  */
 export async function coverageChecks(
   clients: ResourceManagerClients,
-  settings: { scope?: readonly string[]; principalId?: string; reader?: ResourceReader },
+  settings: { scope?: readonly string[]; principalId?: string; reader?: ResourceReader; graph?: GraphSource },
 ): Promise<Check[]> {
   const estate = new EstateReader(clients);
   const checks: Check[] = [];
@@ -73,6 +74,7 @@ export async function coverageChecks(
       ),
     );
   }
+  if (settings.graph) checks.push(await graphCheck(settings.graph, settings.scope));
   if (!first) return checks;
   const automations = await estate.automations(first.subscriptionId);
   const label = `${first.displayName || first.subscriptionId}`;
@@ -104,4 +106,34 @@ export async function coverageChecks(
     );
   }
   return checks;
+}
+
+/** COVERAGE_SOURCE=resourcegraph: Resource Graph answers, and sees the subscriptions Resource Manager lists. */
+async function graphCheck(graph: GraphSource, scope: readonly string[] | undefined): Promise<Check> {
+  const query = "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'";
+  try {
+    const page = await graph.page(query, scope ?? [], { top: 1 });
+    return page.totalRecords > 0
+      ? check(
+          'coverage',
+          'resource graph',
+          'pass',
+          `sees ${page.totalRecords} subscription${page.totalRecords === 1 ? '' : 's'}`,
+        )
+      : check(
+          'coverage',
+          'resource graph',
+          'warn',
+          'sees no subscription: the reconciler will read everything through Resource Manager',
+          'Resource Graph shows only what the identity may read: grant Reader (or Security Reader) on the management group.',
+        );
+  } catch (error) {
+    return check(
+      'coverage',
+      'resource graph',
+      'warn',
+      `could not be asked (${oneLine(error)}): the reconciler will read through Resource Manager`,
+      'Check AZURE_RESOURCE_MANAGER_ENDPOINT and the network path to it, or set COVERAGE_SOURCE=resourcemanager.',
+    );
+  }
 }

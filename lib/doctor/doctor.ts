@@ -8,6 +8,7 @@ import {
   tokenWithin,
   type AccessTarget,
 } from '../azure/preflight';
+import { AzureResourceGraph } from '../azure/resourceGraph';
 import { ResourceReader } from '../azure/resources';
 import { loadConfig, type CoverageConfig, type DeliveryConfig } from '../config';
 import { ConfigError } from '../errors';
@@ -132,6 +133,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             ...(config.COVERAGE_SCOPE?.length ? { scope: config.COVERAGE_SCOPE } : {}),
             ...(principal ? { principalId: principal.id } : {}),
             reader,
+            ...((config as CoverageConfig).COVERAGE_SOURCE === 'resourcegraph'
+              ? { graph: new AzureResourceGraph(clients.credential(), arm, options.armRetry) }
+              : {}),
           }).catch(crashed('coverage'))
         : [noArm('coverage', 'coverage')],
   ]);

@@ -135,6 +135,7 @@ describe('defender-export doctor', () => {
       'role Azure Event Hubs Data Receiver',
       'subscriptions',
       'continuous export settings',
+      'resource graph',
       'role Security Reader',
       `container ${appSettings.ARCHIVE_CONTAINER}`,
       'table DefenderExportHeartbeat',
