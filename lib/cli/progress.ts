@@ -62,6 +62,17 @@ export interface ProgressState {
 const SPINNER = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
 const BAR_WIDTH = 24;
 
+/** `[████░░░░]  42%` and the time left at `perSecond`, for `done` of `total` (bytes or events). */
+function barOf(done: number, total: number, perSecond: number | undefined): { bar: string; eta: string } {
+  const fraction = Math.min(1, done / total);
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const percent = String(Math.floor(fraction * 100)).padStart(3);
+  return {
+    bar: `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${percent}%`,
+    eta: perSecond && perSecond > 0 ? duration(Math.max(0, total - done) / perSecond) : '…',
+  };
+}
+
 /** The progress line: a bar, percentage and ETA when the total is known, else a spinner; counts and rates. */
 export function progressLine(state: ProgressState, width: number): string {
   const { rates } = state;
@@ -71,24 +82,12 @@ export function progressLine(state: ProgressState, width: number): string {
   const events = `${thousands(state.events)} ${state.events === 1 ? 'event' : 'events'}`;
   let line: string;
   if (state.totalEvents !== undefined && state.totalEvents > 0) {
-    const fraction = Math.min(1, state.events / state.totalEvents);
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
-    const eta =
-      rates && rates.eventsPerSecond > 0
-        ? duration(Math.max(0, state.totalEvents - state.events) / rates.eventsPerSecond)
-        : '…';
-    line = `${state.label} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}% | ${thousands(state.events)} of ${thousands(state.totalEvents)} events | ${rate} | ETA ${eta}`;
+    const done = barOf(state.events, state.totalEvents, rates?.eventsPerSecond);
+    line = `${state.label} ${done.bar} | ${thousands(state.events)} of ${thousands(state.totalEvents)} events | ${rate} | ETA ${done.eta}`;
   } else if (state.totalBytes !== undefined && state.totalBytes > 0) {
-    const fraction = Math.min(1, state.bytes / state.totalBytes);
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
-    const eta =
-      rates && rates.bytesPerSecond > 0
-        ? duration(Math.max(0, state.totalBytes - state.bytes) / rates.bytesPerSecond)
-        : '…';
+    const done = barOf(state.bytes, state.totalBytes, rates?.bytesPerSecond);
     const read = `${(state.bytes / 1e6).toFixed(1)} of ${megabytes(state.totalBytes)}`;
-    line = `${state.label} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}% | ${read} | ${events} | ${rate} | ETA ${eta}`;
+    line = `${state.label} ${done.bar} | ${read} | ${events} | ${rate} | ETA ${done.eta}`;
   } else {
     const frame = SPINNER[Math.floor(state.elapsedMs / 100) % SPINNER.length];
     line = `${state.label} ${frame} ${megabytes(state.bytes)} | ${events} | ${rate} | ${duration(state.elapsedMs / 1000)}`;

@@ -343,6 +343,23 @@ describe('progress', () => {
     expect(stderr).not.toMatch(/ETA/);
   });
 
+  it('counts a backfill in events when their number is known: a bar, and the ETA at the event rate', () => {
+    const line = progressLine(
+      {
+        label: 'backfill',
+        bytes: 0,
+        events: 250,
+        totalEvents: 1000,
+        elapsedMs: 5000,
+        rates: { bytesPerSecond: 0, eventsPerSecond: 50 },
+      },
+      200,
+    );
+    expect(line).toBe(
+      'backfill [██████░░░░░░░░░░░░░░░░░░]  25% | 250 of 1,000 events | 50 events/s, 0.0 MB/s | ETA 15s',
+    );
+  });
+
   it('words the line: rates over the last seconds, an ETA from them, cut to the terminal', () => {
     const meter = new RateMeter(0);
     expect(meter.rates(500)).toBeUndefined(); // too early to claim a rate
