@@ -18,7 +18,7 @@ import { startAzurite } from './azurite';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from './logsIngestionServer';
 import { resourceGraphHandler } from './resourceGraphServer';
 import { sampleSecurityResources } from './sampleSecurityResources';
-import { DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
+import { APP_ARGS, DEPLOYMENT, IDS, sampleDeployment, serveDeployment } from './sampleDeployment';
 import { SAMPLE_HUB, sampleEstate, STALE_SUBSCRIPTION } from './sampleEstate';
 import { startWebhookReceiver } from './webhookReceiver';
 import { withTrustedCertificate, type TrustedCertificate } from './trustedCertificate';
@@ -191,14 +191,7 @@ async function demoDoctor(
       },
     });
     serveDeployment(arm, deployment);
-    const app = [
-      '--app',
-      DEPLOYMENT.app,
-      '--resource-group',
-      DEPLOYMENT.resourceGroup,
-      '--subscription',
-      DEPLOYMENT.subscriptionId,
-    ];
+    const app = APP_ARGS;
     const io = {
       stdin: process.stdin,
       stdout: process.stdout,

@@ -26,6 +26,16 @@ export const DEPLOYMENT = {
   storageAccount: 'stdefexplocal',
 } as const;
 
+/** The command line's arguments that name the sample deployment's app: `doctor ...APP_ARGS`. */
+export const APP_ARGS = [
+  '--app',
+  DEPLOYMENT.app,
+  '--resource-group',
+  DEPLOYMENT.resourceGroup,
+  '--subscription',
+  DEPLOYMENT.subscriptionId,
+];
+
 const group = `/subscriptions/${DEPLOYMENT.subscriptionId}/resourceGroups/${DEPLOYMENT.resourceGroup}`;
 export const IDS = {
   group,

@@ -166,7 +166,7 @@ function chunks(ids: readonly string[]): string[][] {
   const out: string[][] = [];
   for (let i = 0; i < all.length; i += SUBSCRIPTIONS_PER_QUERY)
     out.push(all.slice(i, i + SUBSCRIPTIONS_PER_QUERY));
-  return out.length > 0 ? out : [];
+  return out;
 }
 
 /** A subscription row's display name: `properties.displayName` where the row has it, else its `name`. */

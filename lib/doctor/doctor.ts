@@ -12,14 +12,13 @@ import { AzureResourceGraph } from '../azure/resourceGraph';
 import { ResourceReader } from '../azure/resources';
 import { loadConfig, type CoverageConfig, type DeliveryConfig } from '../config';
 import { ConfigError } from '../errors';
+import { healthSources } from '../health/dependencies';
 import { judgeHealth, readPipelineHealth } from '../health/pipelineHealth';
 import { logsSinkFor } from '../dependencies';
 import { sendRows } from '../outbox/logsOutbox';
-import { BlobDeadLetterStore } from '../sinks/deadLetter';
 import { failureText } from '../sinks/deliveryFailure';
-import { BlobParkingStore } from '../sinks/parking';
 import { COVERAGE_HISTORY_TABLE, COVERAGE_TABLE } from '../state/coverageState';
-import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
+import { HEARTBEAT_TABLE } from '../state/heartbeat';
 import { coverageChecks } from './coverageChecks';
 import { eventHubChecks, eventHubNamespaceHost } from './eventHubChecks';
 import { logsResourceChecks } from './logsChecks';
@@ -351,21 +350,8 @@ async function eventHubArea(
 }
 
 async function healthArea(config: DeliveryConfig, clients: AzureClients, now: Date): Promise<Check[]> {
-  const blobs = clients.blobService(config.archiveStorage, { maxTries: 1 });
-  const health = await readPipelineHealth(
-    {
-      parking: new BlobParkingStore(blobs.getContainerClient(config.PARKED_CONTAINER)),
-      deadLetters: new BlobDeadLetterStore(blobs.getContainerClient(config.DEADLETTER_CONTAINER), () => now),
-      heartbeat: new TableHeartbeatStore(clients.table(config.stateStorage, HEARTBEAT_TABLE)),
-    },
-    now,
+  const { stores, thresholds } = healthSources(config, clients, () => now, { tries: 1 });
+  return judgeHealth(await readPipelineHealth(stores, now), thresholds, now).map((finding) =>
+    check('health', finding.subject, finding.status, finding.text, finding.fix),
   );
-  return judgeHealth(
-    health,
-    {
-      staleAfterHours: config.COVERAGE_STALE_AFTER_HOURS,
-      snapshotStaleAfterDays: config.COVERAGE_SNAPSHOT_STALE_AFTER_DAYS,
-    },
-    now,
-  ).map((finding) => check('health', finding.subject, finding.status, finding.text, finding.fix));
 }

@@ -4,7 +4,39 @@ import type { DeliveryConfig } from '../config';
 import type { CoverageDependencies } from '../coverage/reconcile';
 import { BlobDeadLetterStore } from '../sinks/deadLetter';
 import { BlobParkingStore } from '../sinks/parking';
+import type { HeartbeatStore } from '../ports';
+import { HEARTBEAT_TABLE, TableHeartbeatStore } from '../state/heartbeat';
 import type { PipelineCheckDependencies } from './pipelineCheck';
+import type { HealthThresholds, PipelineHealthStores } from './pipelineHealth';
+
+/** The stores the pipeline's health is read from, and the thresholds it is judged by (doctor and timer). */
+export function healthSources(
+  config: DeliveryConfig,
+  clients: AzureClients,
+  clock: () => Date,
+  options: {
+    heartbeat?: HeartbeatStore;
+    /** Storage tries per read (the doctor's: 1) */ tries?: number;
+  } = {},
+): { stores: PipelineHealthStores; thresholds: HealthThresholds } {
+  const blobs = clients.blobService(
+    config.archiveStorage,
+    options.tries ? { maxTries: options.tries } : undefined,
+  );
+  const heartbeat =
+    options.heartbeat ?? new TableHeartbeatStore(clients.table(config.stateStorage, HEARTBEAT_TABLE));
+  return {
+    stores: {
+      parking: new BlobParkingStore(blobs.getContainerClient(config.PARKED_CONTAINER)),
+      deadLetters: new BlobDeadLetterStore(blobs.getContainerClient(config.DEADLETTER_CONTAINER), clock),
+      heartbeat,
+    },
+    thresholds: {
+      staleAfterHours: config.COVERAGE_STALE_AFTER_HOURS,
+      snapshotStaleAfterDays: config.COVERAGE_SNAPSHOT_STALE_AFTER_DAYS,
+    },
+  };
+}
 
 /**
  * What the timer's pipeline check needs: the delivery settings' containers, and the coverage run's
@@ -15,20 +47,8 @@ export function buildPipelineCheckDependencies(
   coverage: CoverageDependencies,
   clients: AzureClients = new AzureClients(config),
 ): PipelineCheckDependencies {
-  const blobs = clients.blobService(config.archiveStorage);
   return {
-    stores: {
-      parking: new BlobParkingStore(blobs.getContainerClient(config.PARKED_CONTAINER)),
-      deadLetters: new BlobDeadLetterStore(
-        blobs.getContainerClient(config.DEADLETTER_CONTAINER),
-        coverage.clock,
-      ),
-      heartbeat: coverage.heartbeat,
-    },
-    thresholds: {
-      staleAfterHours: config.COVERAGE_STALE_AFTER_HOURS,
-      snapshotStaleAfterDays: config.COVERAGE_SNAPSHOT_STALE_AFTER_DAYS,
-    },
+    ...healthSources(config, clients, coverage.clock, { heartbeat: coverage.heartbeat }),
     ...(config.LOGS_DCR_RESOURCE_ID
       ? {
           rule: {

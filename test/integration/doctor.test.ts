@@ -12,6 +12,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
 import {
+  APP_ARGS,
   DEPLOYMENT,
   deploymentEstate,
   IDS,
@@ -88,14 +89,7 @@ const operator = () => ({
   LOCAL_DEV_BEARER_TOKEN: local.logs.token,
   AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
 });
-const APP = [
-  '--app',
-  DEPLOYMENT.app,
-  '--resource-group',
-  DEPLOYMENT.resourceGroup,
-  '--subscription',
-  DEPLOYMENT.subscriptionId,
-];
+const APP = APP_ARGS;
 
 async function doctorJson(args: string[] = [], env = operator()) {
   const result = await cli(['doctor', ...APP, ...args, '-o', 'json'], '', env, atNow);
