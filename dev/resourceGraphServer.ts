@@ -59,11 +59,16 @@
  *   (overview.md, "Permissions in Azure Resource Graph"); and a subscription added during a session is not
  *   seen until the principal's context refreshes (same section) — the lag `graphHidden` in dev/armServer.ts
  *   stands for.
+ * - A query that names no subscription (the tenant) or names management groups covers at most 18,000
+ *   subscriptions; over that it answers 400 BadRequest with detail `TooManySubscriptionsUnderScope` (the
+ *   service's answer quoted in Azure/cosmos-explorer#1986; troubleshoot/general, "Too many subscriptions",
+ *   gives the resolution: batches of named subscriptions). `scopeLimit` sets the number.
  *
  * Not verified (chosen here, and said so):
  * - The answer to more than 1000 listed subscriptions: no code or message is documented; this answers 400
- *   `{"error":{"code":"BadRequest","message":…}}`. (Over 18,000 subscriptions under a tenant or
- *   management group scope is `TooManySubscriptionsUnderScope`, a different case.)
+ *   `{"error":{"code":"BadRequest","message":…}}`.
+ * - Which part of the estate `allowPartialScopes` answers over is not documented: this answers over all of
+ *   it (the reader never sends it).
  * - Whether a 429 carries `Retry-After` (the docs point at `x-ms-user-quota-resets-after`): sent here, as
  *   retry policies read it. (@azure/arm-resourcegraph 4.2.1 retries no 429 at all: its deserialization
  *   policy throws before its throttling policy sees the answer, Azure/azure-sdk-for-js#7989.)
@@ -162,6 +167,11 @@ export interface ResourceGraphOptions {
   /** Added before every answer, like the round trip to the service. */
   latencyMs?: number;
   /**
+   * Most subscriptions a query that names none (the tenant) or names management groups may cover: more
+   * answers 400 TooManySubscriptionsUnderScope (default SCOPE_LIMIT, as the service says it).
+   */
+  scopeLimit?: number;
+  /**
    * The user's quota: every answer counts and carries the quota headers; once spent, answers are 429
    * RateLimiting with Retry-After until the window ends. Without it, nothing is throttled and no quota
    * headers are sent.
@@ -180,6 +190,8 @@ export const API_VERSIONS = [
   '2024-04-01',
 ];
 export const MAX_SUBSCRIPTIONS = 1000;
+/** Subscriptions under a tenant or management group scope (the service's answer, Azure/cosmos-explorer#1986). */
+export const SCOPE_LIMIT = 18_000;
 export const MAX_ROWS = 1000;
 const PATH = '/providers/microsoft.resourcegraph/resources';
 const NO_ROWS: readonly GraphResource[] = [];
@@ -539,10 +551,28 @@ export function resourceGraphHandler(
   });
   let snapshot: { version: number; rows: readonly GraphResource[] } | undefined;
   let tables: GraphTables = { ...options.tables };
+  /** A table's provider is asked once per request: what it answered, for the request being answered. */
+  const asked = new Map<TableName, readonly GraphResource[]>();
   const rowsOf = (name: TableName): readonly GraphResource[] => {
-    if (name !== 'securityresources') return tables[name]?.() ?? NO_ROWS;
+    if (name !== 'securityresources') {
+      let rows = asked.get(name);
+      if (!rows) asked.set(name, (rows = tables[name]?.() ?? NO_ROWS));
+      return rows;
+    }
     if (snapshot?.version !== version) snapshot = { version, rows: [...table] };
     return snapshot.rows;
+  };
+  const scopeLimit = options.scopeLimit ?? SCOPE_LIMIT;
+  const counted = new WeakMap<readonly GraphResource[], number>();
+  /** The subscriptions a tenant-wide query covers: those `resourcecontainers` holds. */
+  const subscriptionsUnderTenant = () => {
+    const containers = rowsOf('resourcecontainers');
+    let count = counted.get(containers);
+    if (count === undefined) {
+      count = containers.filter((r) => r.type === 'microsoft.resources/subscriptions').length;
+      counted.set(containers, count);
+    }
+    return count;
   };
   const sorted = new WeakMap<readonly GraphResource[], GraphResource[]>();
   const results = new Map<string, { source: readonly GraphResource[]; rows: GraphResource[] }>();
@@ -563,6 +593,7 @@ export function resourceGraphHandler(
   };
 
   const query = (body: Record<string, unknown>): Answer => {
+    asked.clear();
     const text = body.query;
     if (typeof text !== 'string' || !text.trim()) {
       return { status: 400, body: badRequest("The request must have a 'query'.") };
@@ -603,6 +634,17 @@ export function resourceGraphHandler(
 
     const parsed = parseQuery(text);
     if ('token' in parsed) return { status: 400, body: invalidQuery(text, parsed) };
+    if (subscriptions.length === 0 && subscriptionsUnderTenant() > scopeLimit && !opts.allowPartialScopes) {
+      return {
+        status: 400,
+        body: badRequest(supportMessage(), [
+          {
+            code: 'TooManySubscriptionsUnderScope',
+            message: `The number of subscriptions under provided tenant or management groups in the request has exceeded the allowed limit ${scopeLimit}. Please select a more granular scope or allow partial scopes results by passing AllowPartialScopes flag in the query options.`,
+          },
+        ]),
+      };
+    }
 
     const scope = scopeOf(text, subscriptions, groups);
     let cursor: Cursor | undefined;

@@ -33,6 +33,12 @@ export interface GraphSource {
   ): Promise<GraphPage>;
 }
 
+/** Whether a Resource Graph failure carries the detail `code` (its errors nest the cause in `details`). */
+export function hasGraphDetail(error: unknown, code: string): boolean {
+  const details = error instanceof RestError ? error.details : undefined;
+  return Array.isArray(details) && details.some((d) => (d as { code?: unknown } | null)?.code === code);
+}
+
 /** `hh:mm:ss` (Resource Graph's x-ms-user-quota-resets-after) in milliseconds. */
 export function resetsAfterMs(value: string | undefined): number {
   const match = /^(\d+):(\d\d):(\d\d)$/.exec(value?.trim() ?? '');
@@ -155,13 +161,20 @@ export class AzureResourceGraph implements GraphSource {
       };
     } catch (error) {
       // The legacy client's errors, in the shape the rest of the code reads (status and code).
-      const { statusCode, code, message } = (error ?? {}) as {
+      const { statusCode, code, message, body } = (error ?? {}) as {
         statusCode?: number;
         code?: string;
         message?: string;
+        body?: { error?: { details?: unknown } };
       };
       if (typeof statusCode !== 'number') throw error;
-      throw new RestError(message ?? `HTTP ${statusCode}`, { statusCode, ...(code ? { code } : {}) });
+      const failure = new RestError(message ?? `HTTP ${statusCode}`, {
+        statusCode,
+        ...(code ? { code } : {}),
+      });
+      // The details say what went wrong (e.g. TooManySubscriptionsUnderScope); the message only where to ask.
+      if (Array.isArray(body?.error?.details)) failure.details = body.error.details;
+      throw failure;
     }
   }
 }

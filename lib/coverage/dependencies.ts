@@ -78,7 +78,7 @@ export async function buildCoverageDependencies(
   // When the subscription list cannot be read, the subscriptions judged before are reported Unreachable.
   const arm = new EstateReader(
     clients.resourceManager(config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry),
-    async () => (await state.load()).values(),
+    () => state.known(),
   );
   const graph = () =>
     options.graph ??

@@ -106,6 +106,7 @@ export async function reconcileCoverage(
   const work: Array<Promise<void>> = [];
   const skipped: SkippedSubscription[] = [];
   let confirmed = 0;
+  const confirmedUnknown = new Set<string>();
 
   for await (const subscription of deps.estate.subscriptions(deps.scope)) {
     if (INACTIVE_STATES.has(subscription.state.toLowerCase())) {
@@ -135,9 +136,16 @@ export async function reconcileCoverage(
         // An index that lags (Resource Graph) never opens, changes or closes an alert by itself: a status
         // that would is read again through Resource Manager first.
         if (deps.estate.confirm && !subscription.error && alerting(before?.status, coverage.status)) {
-          automations = await deps.estate.confirm(subscription.subscriptionId);
-          coverage = judge();
-          confirmed++;
+          if (before && graphBlind(before, automations, now)) {
+            // Resource Graph hides what the identity may not read: "no export" says nothing new about a
+            // subscription Resource Manager refused lately, so it stays as judged then.
+            coverage = { ...coverage, status: before.status, findings: before.findings };
+          } else {
+            automations = await deps.estate.confirm(subscription.subscriptionId);
+            coverage = judge();
+            confirmed++;
+            if (coverage.status === 'Unknown') confirmedUnknown.add(coverage.subscriptionId);
+          }
         }
         results.push(coverage);
         // Keep the automations only where remediation may need them: memory stays small for large estates.
@@ -150,6 +158,12 @@ export async function reconcileCoverage(
   results.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
 
   const { records, alerts, history } = compare(previous, results, now, deps.reminderMs);
+  for (const record of records) {
+    const before = previous.get(record.subscriptionId);
+    if (confirmedUnknown.has(record.subscriptionId)) record.confirmedAt = now.toISOString();
+    else if (record.status === 'Unknown' && before?.status === 'Unknown' && before.confirmedAt)
+      record.confirmedAt = before.confirmedAt;
+  }
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CoverageStatus, number>;
   for (const r of results) counts[r.status]++;
   // Awaiting data and an unreachable Resource Manager are reported, but they are not gaps.
@@ -237,7 +251,8 @@ export async function reconcileCoverage(
 
   return {
     evaluatedAt: now.toISOString(),
-    subscriptions: results.map((r) => ({ ...r, since: since.get(r.subscriptionId)! })),
+    // The results themselves, their `since` added: a copy of 100,000 would double the run's memory.
+    subscriptions: results.map((r) => Object.assign(r, { since: since.get(r.subscriptionId)! })),
     counts,
     inactive: skipped.length,
     skipped,
@@ -249,6 +264,23 @@ export async function reconcileCoverage(
     estate: { source: deps.estate.source, confirmed },
     ...(backfillRequested !== undefined ? { backfillRequested } : {}),
   };
+}
+
+/** How long an Unknown that Resource Manager confirmed stands before Resource Graph's silence is checked again. */
+export const GRAPH_BLIND_RECHECK_MS = 24 * 3_600_000;
+
+/**
+ * Whether Resource Graph's answer for a subscription says nothing: it showed no export (or none that
+ * qualifies) where Resource Manager refused to show them less than GRAPH_BLIND_RECHECK_MS ago. Once a day
+ * Resource Manager is asked again, so access granted later to a subscription that has no export is seen.
+ */
+function graphBlind(
+  before: CoverageRecord,
+  automations: Automation[] | { error: string },
+  now: Date,
+): boolean {
+  if (before.status !== 'Unknown' || !before.confirmedAt || !Array.isArray(automations)) return false;
+  return automations.length === 0 && now.getTime() - Date.parse(before.confirmedAt) < GRAPH_BLIND_RECHECK_MS;
 }
 
 /** Whether going from `before` to `after` opens, changes or closes a gap (an alert, once recorded). */

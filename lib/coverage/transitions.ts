@@ -17,6 +17,11 @@ export interface CoverageRecord {
   findings: Finding[];
   /** When this record last changed (an unchanged subscription is not rewritten every run). */
   evaluatedAt: string;
+  /**
+   * When Resource Manager last confirmed an Unknown status that Resource Graph cannot show (it hides what
+   * the identity may not read, so its "no export" says nothing about such a subscription).
+   */
+  confirmedAt?: string;
 }
 
 /** Whether a record differs from what is stored in anything but its timestamp. */
@@ -29,6 +34,7 @@ export function recordChanged(before: CoverageRecord | undefined, after: Coverag
     'lastAlertAt',
     'pendingAlert',
     'configuredSince',
+    'confirmedAt',
   ] as const;
   return (
     fields.some((field) => (before[field] ?? '') !== (after[field] ?? '')) ||

@@ -26,6 +26,7 @@ interface CurrentEntity {
   lastAlertAt?: string;
   pendingAlert?: string;
   configuredSince?: string;
+  confirmedAt?: string;
   findings: string;
   evaluatedAt: string;
 }
@@ -41,8 +42,17 @@ export class CoverageStateStore {
     await Promise.all([ensureTable(this.current), ensureTable(this.history)]);
   }
 
+  /** The records the last load() read: a run loads them once, and its reader asks which it knows. */
+  private lastLoaded?: Map<string, CoverageRecord>;
+
+  /** The subscriptions judged before, as this run loaded them (loaded now if it has not). */
+  async known(): Promise<Iterable<CoverageRecord>> {
+    return (this.lastLoaded ?? (await this.load())).values();
+  }
+
   async load(): Promise<Map<string, CoverageRecord>> {
     const records = new Map<string, CoverageRecord>();
+    this.lastLoaded = records;
     // The partition key is a constant of ours: nothing from an event or ARM becomes part of this query.
     for await (const e of this.current.listEntities<CurrentEntity>({
       queryOptions: { filter: `PartitionKey eq '${CURRENT}'` },
@@ -63,6 +73,7 @@ export class CoverageStateStore {
         ...(e.lastAlertAt ? { lastAlertAt: e.lastAlertAt } : {}),
         ...(e.pendingAlert ? { pendingAlert: e.pendingAlert as CoverageRecord['pendingAlert'] } : {}),
         ...(e.configuredSince ? { configuredSince: e.configuredSince } : {}),
+        ...(e.confirmedAt ? { confirmedAt: e.confirmedAt } : {}),
       });
     }
     return records;
@@ -86,6 +97,7 @@ export class CoverageStateStore {
           lastAlertAt: r.lastAlertAt ?? '',
           pendingAlert: r.pendingAlert ?? '',
           configuredSince: r.configuredSince ?? '',
+          confirmedAt: r.confirmedAt ?? '',
           findings: findingsText(r.findings),
           evaluatedAt: r.evaluatedAt,
         },

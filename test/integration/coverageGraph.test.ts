@@ -32,11 +32,15 @@ afterAll(async () => {
 
 type Source = 'resourcemanager' | 'resourcegraph';
 
-async function estate(subscriptions: EstateSubscription[], options: { graphPageSize?: number } = {}) {
+async function estate(
+  subscriptions: EstateSubscription[],
+  options: { graphPageSize?: number; scopeLimit?: number } = {},
+) {
   const graph = resourceGraphHandler({
     token: local.logs.token,
     resources: [],
     ...(options.graphPageSize ? { pageSize: options.graphPageSize } : {}),
+    ...(options.scopeLimit ? { scopeLimit: options.scopeLimit } : {}),
   });
   arm = await startArmStandIn({
     ...cert(),
@@ -108,6 +112,7 @@ describe('coverage read through Resource Graph', () => {
     const live = subscription.automations[0]!;
     subscription.automations[0] = { ...live, properties: { ...live.properties, isEnabled: false } };
     stand.estateChanged();
+    await run('resourcegraph'); // Resource Graph indexes the switched-off export (a look, nothing recorded)
     subscription.automations[0] = live;
     const report = await run('resourcegraph', new Date(NOW.getTime() + 3_600_000), true);
     expect(report.subscriptions.find((s) => s.subscriptionId === covered)?.status).toBe('AwaitingData');
@@ -123,6 +128,67 @@ describe('coverage read through Resource Graph', () => {
     expect(judgements(report)).toEqual(judgements(manager));
     expect(report.estate.source).toMatch(/^Resource Manager \(Resource Graph failed: HTTP 503/);
     expect(stand.graph.requests.filter((r) => r.status === 503)).toHaveLength(FAST.maxRetries + 1);
+  });
+
+  it('over the tenant-wide limit, lists the subscriptions through Resource Manager and asks Resource Graph a thousand at a time', async () => {
+    // 2,500 subscriptions and a limit of 2,000 under one scope: Resource Graph refuses the tenant-wide query.
+    const { arm: stand, run } = await estate(largeEstate(2500), { scopeLimit: 2000 });
+    await run('resourcemanager', NOW, true);
+    const manager = await run('resourcemanager');
+    const before = stand.graph.requests.length;
+    const report = await run('resourcegraph');
+    expect(judgements(report)).toEqual(judgements(manager));
+    expect(report.estate.source).toMatch(/subscriptions listed through Resource Manager/);
+    const asked = stand.graph.requests.slice(before);
+    expect(asked.filter((r) => r.status === 400)).toHaveLength(1); // the refused tenant-wide query
+    const named = asked.filter((r) => r.status === 200);
+    expect(named.every((r) => r.subscriptions > 0 && r.subscriptions <= 1000)).toBe(true);
+    expect(named).toHaveLength(3); // 2,500 subscriptions: 3 blocks, one page of automations each
+  });
+
+  it('does not ask Resource Manager every run about a subscription whose exports it refuses to show, but again a day later', async () => {
+    const { arm: stand, run } = await estate(sampleEstate());
+    const forbidden = stand.estate.find((s) => s.forbidden)!.subscriptionId;
+    const asksAbout = (from: number) =>
+      stand.requests.slice(from).filter((r) => r.path.toLowerCase().includes(forbidden)).length;
+    let from = stand.requests.length;
+    const first = await run('resourcegraph', NOW, true);
+    expect(first.subscriptions.find((s) => s.subscriptionId === forbidden)?.status).toBe('Unknown');
+    expect(asksAbout(from)).toBe(1); // Resource Graph shows no export: Resource Manager refuses (403)
+
+    from = stand.requests.length;
+    const later = await run('resourcegraph', new Date(NOW.getTime() + 6 * 3_600_000), true);
+    expect(later.subscriptions.find((s) => s.subscriptionId === forbidden)?.status).toBe('Unknown');
+    expect(later.alerts.counts).toEqual({});
+    expect(asksAbout(from)).toBe(0);
+
+    // Read access granted a day later, and there is no export: Resource Manager is asked again, and says so.
+    stand.estate.find((s) => s.subscriptionId === forbidden)!.forbidden = false;
+    stand.estate.find((s) => s.subscriptionId === forbidden)!.automations = [];
+    stand.estateChanged();
+    from = stand.requests.length;
+    const nextDay = await run('resourcegraph', new Date(NOW.getTime() + 25 * 3_600_000), true);
+    expect(asksAbout(from)).toBe(1);
+    expect(nextDay.subscriptions.find((s) => s.subscriptionId === forbidden)?.status).toBe('Missing');
+    expect(nextDay.alerts.counts.changed).toBe(1); // Unknown → Missing (the other gaps are reminded of)
+  });
+
+  it('reads the rest through Resource Manager when Resource Graph fails partway, and judges them the same', async () => {
+    const { graph, run } = await estate(largeEstate(2500), { graphPageSize: 1000 });
+    await run('resourcemanager', NOW, true);
+    const manager = await run('resourcemanager');
+    // The automations of the second block of 1,000 fail past the retries.
+    let automationQueries = 0;
+    graph.inject({
+      status: 503,
+      times: Infinity,
+      when: (r) => r.query.includes('microsoft.security/automations') && ++automationQueries >= 2,
+    });
+    const report = await run('resourcegraph');
+    expect(judgements(report)).toEqual(judgements(manager));
+    expect(report.estate.source).toMatch(
+      /^Resource Graph, then Resource Manager \(Resource Graph failed: HTTP 503/,
+    );
   });
 
   it('waits out a 429 in the middle of the pages and judges every subscription', async () => {
