@@ -110,6 +110,12 @@ const schema = z.object({
       .regex(/^Custom-[A-Za-z0-9_]{1,100}$/, 'must be Custom-<Name>')
       .default(DEFAULT_STREAM),
   ),
+  // Streams whose table is on the Auxiliary plan: each request's rows lie within 30 minutes of TimeGenerated.
+  LOGS_AUXILIARY_STREAMS: setting(
+    list(z.string().regex(/^Custom-[A-Za-z0-9_]{1,100}$/, 'must be Custom-<Name>, comma separated')).default(
+      [],
+    ),
+  ),
   // Read by `doctor` and the timer's health check only: where the rule and the hubs are in Resource Manager.
   LOGS_DCR_RESOURCE_ID: setting(
     resourceId('Microsoft.Insights/dataCollectionRules', 'a data collection rule').optional(),

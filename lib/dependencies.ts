@@ -157,6 +157,7 @@ export async function buildDependencies(
     heartbeat: new TableHeartbeatStore(heartbeatTable),
     clock,
     backoff: (attempts) => Math.min(base * 2 ** Math.max(0, attempts - 1), HOUR_MS),
+    auxiliaryStreams: new Set(config.LOGS_AUXILIARY_STREAMS),
     maxAttempts: config.REDRIVE_MAX_ATTEMPTS,
     maxAgeMs: config.REDRIVE_MAX_AGE_HOURS * HOUR_MS,
   };

@@ -1,6 +1,6 @@
 import { auditLedger, destination, emptyLedger, noteReason, type Ledger } from './ledger';
 import { ArchiveOutbox, type ArchiveResult } from './outbox/archiveOutbox';
-import { LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
+import { AUXILIARY_WINDOW_MS, LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
 import type {
   ArchiveSink,
   DeadLetterStore,
@@ -52,6 +52,8 @@ export interface PipelineDependencies {
   backoff: (attempts: number) => number;
   /** Logs requests in flight at once, per stream. */
   maxRequestsInFlight?: number;
+  /** Streams whose table is on the Auxiliary plan (LOGS_AUXILIARY_STREAMS): requests grouped by 30 minutes. */
+  auxiliaryStreams?: ReadonlySet<string>;
 }
 
 /** A fault in our own code met while processing a batch that will be run again. */
@@ -180,6 +182,7 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
       const dest = `logs:${stream}`;
       box = new LogsOutbox<Row>(deps.logs, stream, {
         ...(deps.maxRequestsInFlight ? { maxInFlight: deps.maxRequestsInFlight } : {}),
+        ...(deps.auxiliaryStreams?.has(stream) ? { windowMs: AUXILIARY_WINDOW_MS } : {}),
         onDelivered: (rows) => rows.forEach((row) => fates.mark(dest, row.owner, Fate.Delivered)),
       });
       outboxes.set(stream, box);

@@ -74,6 +74,7 @@ export const HELP: Record<
         'where logs rows go (required when ROUTES sends to logs)',
       ],
       ['LOGS_STREAM_NAME', 'the stream plain `logs` means'],
+      ['LOGS_AUXILIARY_STREAMS', 'streams whose table is on the Auxiliary plan'],
       ['ROUTES', 'the routing rules'],
       ['RECORD_SIZE_LIMIT_BYTES, OVERSIZE_STRATEGY', 'how rows are fitted'],
       ['ARCHIVE_STORAGE or AzureWebJobsStorage', 'the archive, parked and dead-letter containers'],

@@ -19,12 +19,21 @@ export interface LogsShortfall<R extends OutgoingRow> {
 export interface LogsOutboxOptions<R extends OutgoingRow> {
   /** Requests in flight at once (default 5, the SDK's own `maxConcurrency`). */
   maxInFlight?: number;
+  /**
+   * The rows of one request lie within this span of TimeGenerated (an Auxiliary table's rule, 30 minutes:
+   * AUXILIARY_WINDOW_MS). Rows are grouped by the window they fall in; without it, rows go in arrival order.
+   */
+  windowMs?: number;
   /** Called as each request is accepted. */
   onDelivered?: (rows: readonly R[]) => void;
 }
 
 /** The API takes 1 MB per call; the SDK cuts its chunks below this many bytes, and so do we. */
 export const MAX_REQUEST_BYTES = 1_000_000;
+/** The records of one request to a table on the Auxiliary plan lie within 30 minutes of TimeGenerated. */
+export const AUXILIARY_WINDOW_MS = 30 * 60_000;
+/** Bytes waiting in all windows before the fullest is sent: bounds memory when rows span many windows. */
+const PENDING_BYTES = 4 * MAX_REQUEST_BYTES;
 /** Statuses that refuse a request for its content: retrying the same rows cannot help. */
 const PERMANENT = new Set([400, 413]);
 const OPEN = Buffer.from('[');
@@ -49,8 +58,9 @@ function requestBody(rows: readonly OutgoingRow[]): Buffer {
  * throws for a delivery failure: `close` says what was not delivered.
  */
 export class LogsOutbox<R extends OutgoingRow> {
-  private pending: R[] = [];
-  private pendingBytes = 1; // "[" and "]", less the comma the first row does not need
+  /** The rows not sent yet, by TimeGenerated window (one group, 0, without `windowMs`). */
+  private readonly pending = new Map<number, { rows: R[]; bytes: number }>();
+  private pendingBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly shortfall: LogsShortfall<R> = { rejected: [], failed: [] };
   private readonly maxInFlight: number;
@@ -65,15 +75,22 @@ export class LogsOutbox<R extends OutgoingRow> {
   }
 
   async add(row: R): Promise<void> {
-    if (this.pending.length > 0 && this.pendingBytes + 1 + row.bytes.length >= MAX_REQUEST_BYTES)
-      await this.dispatch();
-    this.pending.push(row);
+    const window = this.options.windowMs ? Math.floor(timeGenerated(row.bytes) / this.options.windowMs) : 0;
+    let group = this.pending.get(window);
+    if (group && group.bytes + 1 + row.bytes.length >= MAX_REQUEST_BYTES) {
+      await this.dispatch(window);
+      group = undefined;
+    }
+    if (!group) this.pending.set(window, (group = { rows: [], bytes: 1 })); // "[", "]", no first comma
+    group.rows.push(row);
+    group.bytes += 1 + row.bytes.length;
     this.pendingBytes += 1 + row.bytes.length;
+    if (this.pendingBytes > PENDING_BYTES) await this.dispatch(this.fullest());
   }
 
   /** Sends what is left, waits for every request, and returns what was not delivered. */
   async close(): Promise<LogsShortfall<R>> {
-    if (this.pending.length > 0) await this.dispatch();
+    for (const window of [...this.pending.keys()]) await this.dispatch(window);
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     return this.shortfall;
   }
@@ -81,17 +98,26 @@ export class LogsOutbox<R extends OutgoingRow> {
   /** Drops the rows not yet sent and waits for the requests in flight: the batch will run again. */
   async abandon(): Promise<void> {
     this.abandoned = true;
-    this.pending = [];
-    this.pendingBytes = 1;
+    this.pending.clear();
+    this.pendingBytes = 0;
     while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
   }
 
-  private async dispatch(): Promise<void> {
+  private fullest(): number {
+    let fullest = 0;
+    let most = -1;
+    for (const [window, group] of this.pending)
+      if (group.bytes > most) [fullest, most] = [window, group.bytes];
+    return fullest;
+  }
+
+  private async dispatch(window: number): Promise<void> {
+    const group = this.pending.get(window);
+    if (!group) return;
+    this.pending.delete(window);
+    this.pendingBytes -= group.bytes - 1;
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    const rows = this.pending;
-    this.pending = [];
-    this.pendingBytes = 1;
-    const request = this.send(rows).finally(() => this.inFlight.delete(request));
+    const request = this.send(group.rows).finally(() => this.inFlight.delete(request));
     this.inFlight.add(request);
   }
 
@@ -117,14 +143,39 @@ export class LogsOutbox<R extends OutgoingRow> {
   }
 }
 
+const TIME_PREFIX = '{"TimeGenerated":"';
+
+/**
+ * A row's TimeGenerated in epoch ms. Rows are written with it first (lib/records/row.ts makeRow), so it is
+ * read from the first bytes; anything else is parsed whole. A row without a readable one counts as now.
+ */
+function timeGenerated(bytes: Buffer): number {
+  const head = bytes.toString('utf8', 0, 64);
+  const text = head.startsWith(TIME_PREFIX)
+    ? head.slice(TIME_PREFIX.length, head.indexOf('"', TIME_PREFIX.length))
+    : (() => {
+        try {
+          return String((JSON.parse(bytes.toString('utf8')) as { TimeGenerated?: unknown }).TimeGenerated);
+        } catch {
+          return '';
+        }
+      })();
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? Date.now() : ms;
+}
+
 /** Sends rows through an outbox and waits for all of them: the redrive's and the reconciler's way to send. */
 export async function sendRows<R extends OutgoingRow>(
   sink: LogsSink,
   stream: string,
   rows: Iterable<R>,
+  options: Pick<LogsOutboxOptions<R>, 'windowMs'> = {},
 ): Promise<LogsShortfall<R> & { delivered: number }> {
   let delivered = 0;
-  const outbox = new LogsOutbox<R>(sink, stream, { onDelivered: (sent) => (delivered += sent.length) });
+  const outbox = new LogsOutbox<R>(sink, stream, {
+    ...options,
+    onDelivered: (sent) => (delivered += sent.length),
+  });
   for (const row of rows) await outbox.add(row);
   return { ...(await outbox.close()), delivered };
 }

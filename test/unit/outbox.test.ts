@@ -2,7 +2,12 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fault, MemoryArchive, MemoryLogsSink } from '../../lib/memory';
 import { ArchiveOutbox, archiveContent } from '../../lib/outbox/archiveOutbox';
-import { LogsOutbox, MAX_REQUEST_BYTES, type OutgoingRow } from '../../lib/outbox/logsOutbox';
+import {
+  AUXILIARY_WINDOW_MS,
+  LogsOutbox,
+  MAX_REQUEST_BYTES,
+  type OutgoingRow,
+} from '../../lib/outbox/logsOutbox';
 import type { LogsSink } from '../../lib/ports';
 import type { BatchOrigin } from '../../lib/sinks/archiveBlobName';
 
@@ -274,3 +279,62 @@ describe('ArchiveOutbox', () => {
 function sortedKeys(archive: MemoryArchive): string[] {
   return [...archive.blobs.keys()].sort();
 }
+
+describe('LogsOutbox for a table on the Auxiliary plan', () => {
+  /** Records every request's rows as parsed. */
+  class RecordingSink implements LogsSink {
+    readonly requests: Array<Array<Record<string, unknown>>> = [];
+    async upload(_stream: string, body: Buffer): Promise<void> {
+      this.requests.push(JSON.parse(body.toString('utf8')) as Array<Record<string, unknown>>);
+    }
+  }
+  const at = (minutes: number) => new Date(Date.UTC(2026, 11, 1, 0, 0) + minutes * 60_000).toISOString();
+  /** A row as lib/records/row.ts writes it: TimeGenerated first. */
+  const timed = (id: number, minutes: number, pad = 100): TestRow => ({
+    id,
+    bytes: Buffer.from(JSON.stringify({ TimeGenerated: at(minutes), id, pad: 'x'.repeat(pad) })),
+  });
+  const span = (request: Array<Record<string, unknown>>) => {
+    const times = request.map((r) => Date.parse(String(r.TimeGenerated)));
+    return Math.max(...times) - Math.min(...times);
+  };
+
+  it('sends each request within 30 minutes of TimeGenerated, rows interleaved across windows, none lost', async () => {
+    const sink = new RecordingSink();
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { windowMs: AUXILIARY_WINDOW_MS });
+    // Backfilled and live rows mixed: 600 rows over 5 hours, in no order.
+    const list = Array.from({ length: 600 }, (_, i) => timed(i, (i * 37) % 300));
+    for (const r of list) await outbox.add(r);
+    expect(await outbox.close()).toEqual({ rejected: [], failed: [] });
+    expect(
+      sink.requests
+        .flat()
+        .map((r) => r.id as number)
+        .sort((a, b) => a - b),
+    ).toEqual(ids(list));
+    for (const request of sink.requests) expect(span(request)).toBeLessThan(AUXILIARY_WINDOW_MS);
+    expect(sink.requests).toHaveLength(10); // ten 30-minute windows, each under 1 MB
+  });
+
+  it('keeps a window under 1 MB a request, and sends the fullest when 4 MB wait', async () => {
+    const sink = new RecordingSink();
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { windowMs: AUXILIARY_WINDOW_MS });
+    // 40 windows of rows one after the other, then 3 MB in one window.
+    for (let w = 0; w < 40; w++) await outbox.add(timed(w, w * 30));
+    for (let i = 0; i < 300; i++) await outbox.add(timed(1000 + i, 5, 10_000));
+    await outbox.close();
+    for (const request of sink.requests) {
+      expect(span(request)).toBeLessThan(AUXILIARY_WINDOW_MS);
+      expect(Buffer.byteLength(JSON.stringify(request))).toBeLessThan(MAX_REQUEST_BYTES);
+    }
+    expect(sink.requests.flat()).toHaveLength(340);
+  });
+
+  it('without a window, sends rows of any times together, as before', async () => {
+    const sink = new RecordingSink();
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM);
+    for (let i = 0; i < 100; i++) await outbox.add(timed(i, i * 60));
+    await outbox.close();
+    expect(sink.requests).toHaveLength(1);
+  });
+});
