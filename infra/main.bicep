@@ -53,6 +53,16 @@ param tableRetentionInDays int = 90
 @description('Total retention of DefenderExport_CL (interactive plus long-term), in days.')
 param tableTotalRetentionInDays int = 365
 
+// DefenderExport_CL stays on the Analytics plan: the alert rules, the workbook and the KQL functions read it.
+@allowed(['none', 'Basic', 'Auxiliary', 'Analytics'])
+@description('Plan of a second table, DefenderExportBulk_CL (same columns), fed by the stream Custom-DefenderExportBulk that ROUTES can send data types or XDR categories to (`logs:Custom-DefenderExportBulk`); none creates neither. Basic: cheaper ingestion, queries billed per GB scanned over the last 30 days. Auxiliary: cheapest ingestion, no alerts, slower queries billed per GB scanned over the whole retention, Properties stored as JSON text (parse_json). Choose before the first deployment: an Auxiliary table cannot change plan, any other at most once a week.')
+param bulkTablePlan string = 'none'
+
+@minValue(30)
+@maxValue(4383)
+@description('Total retention of DefenderExportBulk_CL, in days: 30 to 730, or whole years (1095, 1460, 1826, 2191, 2556, 2922, 3288, 3653, 4018 or 4383).')
+param bulkTableTotalRetentionInDays int = 365
+
 // ---------- storage ----------
 @allowed(['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS'])
 @description('Redundancy of the storage account; the Archive tier exists for these only.')
@@ -312,6 +322,8 @@ module workspaceContent 'modules/workspaceContent.bicep' = {
     workspaceName: workspaceName
     retentionInDays: tableRetentionInDays
     totalRetentionInDays: tableTotalRetentionInDays
+    bulkTablePlan: bulkTablePlan
+    bulkTotalRetentionInDays: bulkTableTotalRetentionInDays
   }
   dependsOn: [workspace]
 }
@@ -325,6 +337,8 @@ module logsIngestion 'modules/logsIngestion.bicep' = {
     tags: allTags
     workspaceId: workspaceContent.outputs.workspaceId
     tableName: workspaceContent.outputs.tableName
+    bulkTableName: workspaceContent.outputs.bulkTableName
+    bulkTablePlan: bulkTablePlan
   }
 }
 
@@ -424,6 +438,7 @@ module functionApp 'modules/functionApp.bicep' = {
       LOGS_INGESTION_ENDPOINT: logsIngestion.outputs.logsIngestionEndpoint
       LOGS_DCR_IMMUTABLE_ID: logsIngestion.outputs.dataCollectionRuleImmutableId
       LOGS_STREAM_NAME: logsIngestion.outputs.streamName
+      LOGS_AUXILIARY_STREAMS: logsIngestion.outputs.auxiliaryStreams
       LOGS_DCR_RESOURCE_ID: logsIngestion.outputs.dataCollectionRuleId
       EVENTHUB_NAMESPACE_RESOURCE_ID: eventHubs.outputs.id
       ARCHIVE_CONTAINER: storage.outputs.archiveContainerName
@@ -510,6 +525,10 @@ output LOGS_INGESTION_ENDPOINT string = logsIngestion.outputs.logsIngestionEndpo
 output LOGS_DCR_IMMUTABLE_ID string = logsIngestion.outputs.dataCollectionRuleImmutableId
 @description('Stream of the data collection rule.')
 output LOGS_STREAM_NAME string = logsIngestion.outputs.streamName
+@description('Bulk stream of the data collection rule, for ROUTES (`logs:<it>`); empty: no bulk table.')
+output LOGS_BULK_STREAM_NAME string = logsIngestion.outputs.bulkStreamName
+@description('Streams whose table is on the Auxiliary plan, comma separated (empty: none).')
+output LOGS_AUXILIARY_STREAMS string = logsIngestion.outputs.auxiliaryStreams
 @description('Resource id of the data collection rule (LOGS_DCR_RESOURCE_ID, read by doctor).')
 output LOGS_DCR_RESOURCE_ID string = logsIngestion.outputs.dataCollectionRuleId
 @description('Resource id of the Event Hubs namespace (EVENTHUB_NAMESPACE_RESOURCE_ID, read by doctor).')

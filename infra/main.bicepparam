@@ -7,6 +7,7 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'defender-expo
 param location = readEnvironmentVariable('AZURE_LOCATION', 'westeurope')
 param existingEventHubNamespaceId = readEnvironmentVariable('DEFENDER_EXPORT_EVENTHUB_NAMESPACE_ID', '')
 param existingWorkspaceId = readEnvironmentVariable('DEFENDER_EXPORT_WORKSPACE_ID', '')
+param bulkTablePlan = readEnvironmentVariable('DEFENDER_EXPORT_BULK_TABLE_PLAN', 'none')
 param securityProviderPrincipalId = readEnvironmentVariable('DEFENDER_EXPORT_SECURITY_PROVIDER_PRINCIPAL_ID', '')
 param alertEmail = readEnvironmentVariable('DEFENDER_EXPORT_ALERT_EMAIL', '')
 param coverageWebhookUrl = readEnvironmentVariable('COVERAGE_WEBHOOK_URL', '')

@@ -1,6 +1,6 @@
 import { auditLedger, destination, emptyLedger, noteReason, type Ledger } from './ledger';
 import { ArchiveOutbox, type ArchiveResult } from './outbox/archiveOutbox';
-import { AUXILIARY_WINDOW_MS, LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
+import { LogsOutbox, type LogsShortfall, type OutgoingRow } from './outbox/logsOutbox';
 import type {
   ArchiveSink,
   DeadLetterStore,
@@ -52,7 +52,7 @@ export interface PipelineDependencies {
   backoff: (attempts: number) => number;
   /** Logs requests in flight at once, per stream. */
   maxRequestsInFlight?: number;
-  /** Streams whose table is on the Auxiliary plan (LOGS_AUXILIARY_STREAMS): requests grouped by 30 minutes. */
+  /** Streams whose table is on the Auxiliary plan (LOGS_AUXILIARY_STREAMS): see LogsOutboxOptions.auxiliary. */
   auxiliaryStreams?: ReadonlySet<string>;
 }
 
@@ -182,7 +182,7 @@ export async function processBatch(batch: Batch, deps: PipelineDependencies): Pr
       const dest = `logs:${stream}`;
       box = new LogsOutbox<Row>(deps.logs, stream, {
         ...(deps.maxRequestsInFlight ? { maxInFlight: deps.maxRequestsInFlight } : {}),
-        ...(deps.auxiliaryStreams?.has(stream) ? { windowMs: AUXILIARY_WINDOW_MS } : {}),
+        ...(deps.auxiliaryStreams?.has(stream) ? { auxiliary: true } : {}),
         onDelivered: (rows) => rows.forEach((row) => fates.mark(dest, row.owner, Fate.Delivered)),
       });
       outboxes.set(stream, box);

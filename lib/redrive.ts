@@ -1,7 +1,7 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import pLimit from 'p-limit';
 import { archiveContent } from './outbox/archiveOutbox';
-import { AUXILIARY_WINDOW_MS, sendRows } from './outbox/logsOutbox';
+import { sendRows } from './outbox/logsOutbox';
 import type { ArchiveSink, DeadLetterStore, LogsSink, ParkedItem, ParkedRef, ParkingStore } from './ports';
 import type { LogsRow } from './records/row';
 import type { DeadLetterRecord } from './sinks/deadLetter';
@@ -19,7 +19,7 @@ export interface RedriveDependencies {
   /** …or once an item has been parked this long (REDRIVE_MAX_AGE_HOURS). */
   maxAgeMs: number;
   concurrency?: number;
-  /** Streams whose table is on the Auxiliary plan (LOGS_AUXILIARY_STREAMS): requests grouped by 30 minutes. */
+  /** Streams whose table is on the Auxiliary plan (LOGS_AUXILIARY_STREAMS): see LogsOutboxOptions.auxiliary. */
   auxiliaryStreams?: ReadonlySet<string>;
 }
 
@@ -75,7 +75,7 @@ async function attempt(item: ParkedItem, deps: RedriveDependencies): Promise<Att
     deps.logs,
     item.stream,
     item.rows.map((json) => ({ json, bytes: Buffer.from(json, 'utf8') })),
-    deps.auxiliaryStreams?.has(item.stream) ? { windowMs: AUXILIARY_WINDOW_MS } : {},
+    deps.auxiliaryStreams?.has(item.stream) ? { auxiliary: true } : {},
   );
   const refused = outcome.rejected.map(({ row, failure }): DeadLetterRecord => {
     const facts = rowFacts(row.json);

@@ -20,10 +20,11 @@ export interface LogsOutboxOptions<R extends OutgoingRow> {
   /** Requests in flight at once (default 5, the SDK's own `maxConcurrency`). */
   maxInFlight?: number;
   /**
-   * The rows of one request lie within this span of TimeGenerated (an Auxiliary table's rule, 30 minutes:
-   * AUXILIARY_WINDOW_MS). Rows are grouped by the window they fall in; without it, rows go in arrival order.
+   * The stream's table is on the Auxiliary plan, whose ingestion takes TimeGenerated with exactly 6 decimal
+   * places and refuses a request whose rows span more than 30 minutes of it: each row's TimeGenerated is
+   * written so, and rows are grouped by the 30-minute window they fall in. Otherwise rows go in arrival order.
    */
-  windowMs?: number;
+  auxiliary?: boolean;
   /** Called as each request is accepted. */
   onDelivered?: (rows: readonly R[]) => void;
 }
@@ -75,7 +76,12 @@ export class LogsOutbox<R extends OutgoingRow> {
   }
 
   async add(row: R): Promise<void> {
-    const window = this.options.windowMs ? Math.floor(timeGenerated(row.bytes) / this.options.windowMs) : 0;
+    let window = 0;
+    if (this.options.auxiliary) {
+      const time = timeGenerated(row.bytes);
+      window = Math.floor(time.ms / AUXILIARY_WINDOW_MS);
+      row = { ...row, bytes: inMicroseconds(row.bytes, time) }; // a copy: the row may go to other streams
+    }
     let group = this.pending.get(window);
     if (group && group.bytes + 1 + row.bytes.length >= MAX_REQUEST_BYTES) {
       await this.dispatch(window);
@@ -146,22 +152,41 @@ export class LogsOutbox<R extends OutgoingRow> {
 const TIME_PREFIX = '{"TimeGenerated":"';
 
 /**
- * A row's TimeGenerated in epoch ms. Rows are written with it first (lib/records/row.ts makeRow), so it is
- * read from the first bytes; anything else is parsed whole. A row without a readable one counts as now.
+ * A row's TimeGenerated: its text where it leads the row (lib/records/row.ts makeRow writes it first, so it
+ * is read from the first bytes), and in epoch ms; a row without a readable one counts as now.
  */
-function timeGenerated(bytes: Buffer): number {
+function timeGenerated(bytes: Buffer): { ms: number; text?: string } {
   const head = bytes.toString('utf8', 0, 64);
-  const text = head.startsWith(TIME_PREFIX)
-    ? head.slice(TIME_PREFIX.length, head.indexOf('"', TIME_PREFIX.length))
-    : (() => {
-        try {
-          return String((JSON.parse(bytes.toString('utf8')) as { TimeGenerated?: unknown }).TimeGenerated);
-        } catch {
-          return '';
-        }
-      })();
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? Date.now() : ms;
+  const end = head.indexOf('"', TIME_PREFIX.length);
+  if (head.startsWith(TIME_PREFIX) && end > 0) {
+    const text = head.slice(TIME_PREFIX.length, end);
+    const ms = Date.parse(text);
+    if (!Number.isNaN(ms)) return { ms, text };
+  }
+  try {
+    const ms = Date.parse(
+      String((JSON.parse(bytes.toString('utf8')) as { TimeGenerated?: unknown }).TimeGenerated),
+    );
+    if (!Number.isNaN(ms)) return { ms };
+  } catch {
+    // not JSON: the service will say so, row by row
+  }
+  return { ms: Date.now() };
+}
+
+/**
+ * The row with its leading TimeGenerated written with 6 decimal places, as the Auxiliary plan takes it:
+ * the digits the text had are kept (Defender writes up to 7, the 7th dropped), zeros added.
+ */
+function inMicroseconds(bytes: Buffer, time: { ms: number; text?: string }): Buffer {
+  if (time.text === undefined) return bytes;
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(time.text);
+  const base = match && match[3] === 'Z' ? match[1] : new Date(time.ms).toISOString().slice(0, 19);
+  const fraction = match && match[3] === 'Z' ? (match[2] ?? '') : String(time.ms % 1000).padStart(3, '0');
+  const text = `${base}.${fraction.padEnd(6, '0').slice(0, 6)}Z`;
+  if (text === time.text) return bytes;
+  const rest = bytes.subarray(Buffer.byteLength(TIME_PREFIX + time.text));
+  return Buffer.concat([Buffer.from(TIME_PREFIX + text), rest]);
 }
 
 /** Sends rows through an outbox and waits for all of them: the redrive's and the reconciler's way to send. */
@@ -169,7 +194,7 @@ export async function sendRows<R extends OutgoingRow>(
   sink: LogsSink,
   stream: string,
   rows: Iterable<R>,
-  options: Pick<LogsOutboxOptions<R>, 'windowMs'> = {},
+  options: Pick<LogsOutboxOptions<R>, 'auxiliary'> = {},
 ): Promise<LogsShortfall<R> & { delivered: number }> {
   let delivered = 0;
   const outbox = new LogsOutbox<R>(sink, stream, {

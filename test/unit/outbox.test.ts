@@ -301,7 +301,7 @@ describe('LogsOutbox for a table on the Auxiliary plan', () => {
 
   it('sends each request within 30 minutes of TimeGenerated, rows interleaved across windows, none lost', async () => {
     const sink = new RecordingSink();
-    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { windowMs: AUXILIARY_WINDOW_MS });
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { auxiliary: true });
     // Backfilled and live rows mixed: 600 rows over 5 hours, in no order.
     const list = Array.from({ length: 600 }, (_, i) => timed(i, (i * 37) % 300));
     for (const r of list) await outbox.add(r);
@@ -318,7 +318,7 @@ describe('LogsOutbox for a table on the Auxiliary plan', () => {
 
   it('keeps a window under 1 MB a request, and sends the fullest when 4 MB wait', async () => {
     const sink = new RecordingSink();
-    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { windowMs: AUXILIARY_WINDOW_MS });
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { auxiliary: true });
     // 40 windows of rows one after the other, then 3 MB in one window.
     for (let w = 0; w < 40; w++) await outbox.add(timed(w, w * 30));
     for (let i = 0; i < 300; i++) await outbox.add(timed(1000 + i, 5, 10_000));
@@ -330,7 +330,30 @@ describe('LogsOutbox for a table on the Auxiliary plan', () => {
     expect(sink.requests.flat()).toHaveLength(340);
   });
 
-  it('without a window, sends rows of any times together, as before', async () => {
+  it('writes TimeGenerated with 6 decimal places, the rest of the row untouched', async () => {
+    const sink = new RecordingSink();
+    const outbox = new LogsOutbox<TestRow>(sink, STREAM, { auxiliary: true });
+    const texts = [
+      '2026-12-01T00:00:00Z',
+      '2026-12-01T00:00:00.5Z',
+      '2026-12-01T00:00:00.1234567Z',
+      '2026-12-01T00:00:00.123456Z',
+    ];
+    for (const [id, TimeGenerated] of texts.entries())
+      await outbox.add({
+        id,
+        bytes: Buffer.from(JSON.stringify({ TimeGenerated, id, Properties: { a: 'é' } })),
+      });
+    await outbox.close();
+    expect(sink.requests.flat()).toEqual([
+      { TimeGenerated: '2026-12-01T00:00:00.000000Z', id: 0, Properties: { a: 'é' } },
+      { TimeGenerated: '2026-12-01T00:00:00.500000Z', id: 1, Properties: { a: 'é' } },
+      { TimeGenerated: '2026-12-01T00:00:00.123456Z', id: 2, Properties: { a: 'é' } },
+      { TimeGenerated: '2026-12-01T00:00:00.123456Z', id: 3, Properties: { a: 'é' } },
+    ]);
+  });
+
+  it('without the Auxiliary plan, sends rows of any times together, as before', async () => {
     const sink = new RecordingSink();
     const outbox = new LogsOutbox<TestRow>(sink, STREAM);
     for (let i = 0; i < 100; i++) await outbox.add(timed(i, i * 60));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
 import { ConfigError } from '../../lib/errors';
+import { validateRoutes } from '../../lib/routing/rules';
 import { evaluateString, stableGuid } from '../helpers/armTemplate';
 import { findBicep } from '../helpers/bicep';
 import { templateAppSettings } from '../helpers/templateSettings';
@@ -62,6 +63,26 @@ describe.skipIf(!findBicep())('the app settings a deployment of infra/main.bicep
         ]),
       );
       for (const [name, value] of booleans) expect(value, name).toMatch(/^(true|false)$/);
+    }
+  });
+});
+
+describe.skipIf(!findBicep())('the bulk stream settings a deployment writes, for each bulkTablePlan', () => {
+  const BULK = 'Custom-DefenderExportBulk';
+  it.each([
+    ['none', '', ''],
+    ['Basic', BULK, ''],
+    ['Auxiliary', BULK, BULK],
+    ['Analytics', BULK, ''],
+  ])('%s: bulk stream %j, LOGS_AUXILIARY_STREAMS %j', (plan, bulk, auxiliary) => {
+    const settings = templateAppSettings({ bulkTablePlan: plan })!;
+    expect(settings.LOGS_AUXILIARY_STREAMS).toBe(auxiliary);
+    expect(settings.LOGS_STREAM_NAME).toBe('Custom-DefenderExport');
+    expect(problems(settings)).toEqual([]);
+    // A route names the bulk stream: `logs:Custom-DefenderExportBulk`.
+    if (bulk) {
+      const routes = [{ match: { categories: ['DeviceEvents'] }, to: [`logs:${bulk}`] }, { to: ['logs'] }];
+      expect(validateRoutes(routes).problems).toEqual([]);
     }
   });
 });
