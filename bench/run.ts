@@ -18,6 +18,7 @@ import type { LogsRow } from '../lib/records/row';
 import { withTrustedCertificate } from '../dev/trustedCertificate';
 import { workload } from '../dev/workload';
 import type { BackfillBenchResult } from './backfill';
+import type { CostBenchResult } from './cost';
 import type { CoverageBenchResult, CoverageSource } from './coverage';
 import { startLocalDelivery } from './harness';
 
@@ -463,6 +464,11 @@ withTrustedCertificate(__filename, async () => {
       });
     }
 
+    // i. What Log Analytics bills for the rows over the raw events, per data type (bench/cost.ts).
+    const [cost] = await childJson<CostBenchResult>('cost.js', ['--json']);
+    if (!cost) throw new Error('the cost benchmark printed nothing');
+    const billed = cost.results.map((r) => ({ workload: r.workload, all: r.figures.at(-1)! }));
+
     const rate = (s: Step) => s.events / s.seconds;
     const [sa, sb, sc, sd] = steps;
     const fitRates = steps.filter((s) => s.name.startsWith('e.')).map((s) => s.megabytes / s.seconds);
@@ -480,12 +486,19 @@ withTrustedCertificate(__filename, async () => {
       })),
       ...coverage.targets,
       { name: 'g ≥ 50 MB/s', value: longLine.length / 1e6 / g.seconds, target: 50, unit: 'MB/s' },
+      ...billed.map(({ workload, all }) => ({
+        name: `i. billed over raw bytes, ${workload}`,
+        value: all.overhead * 100,
+        target: 10,
+        unit: '%',
+        atMost: true,
+      })),
     ];
     const judged = judge(targets);
 
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ events: count, megabytes, cpus: cpus().length, steps, targets: judged, coverage: coverage.runs })}\n`,
+        `${JSON.stringify({ events: count, megabytes, cpus: cpus().length, steps, targets: judged, coverage: coverage.runs, cost })}\n`,
       );
     } else {
       const out: string[] = [
@@ -497,6 +510,12 @@ withTrustedCertificate(__filename, async () => {
       for (const step of [sc!, sd!])
         out.push(
           `  ${step.name.padEnd(56)} ${((step.cpuSeconds ?? 0) / (step.megabytes / 1000)).toFixed(1)} CPU s/GB`,
+        );
+      out.push('', 'i. billed bytes over the raw event, per data type (docs/cost.md):');
+      for (const r of cost.results)
+        out.push(
+          `  ${r.workload}: ` +
+            r.figures.map((f) => `${f.dataType} ${(f.overhead * 100).toFixed(1)}%`).join(', '),
         );
       process.stdout.write(`${out.join('\n')}\n`);
     }
