@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { makeRow, type LogsRow } from '../records/row';
 import type { CoverageStatus, SubscriptionCoverage } from './model';
+import { keyOf } from '../records/eventKey';
 
 /**
  * How bad a gap is, so a log alert rule can pick its threshold. AwaitingData and Unreachable are no gap
@@ -33,10 +33,8 @@ export function coverageRow(coverage: SubscriptionCoverage, evaluatedAt: Date, s
       DataType: 'Coverage',
       Category: coverage.status,
       RecordId: coverage.subscriptionId,
-      EventKey: createHash('sha256').update(`${coverage.subscriptionId}\n${time}`).digest('hex').slice(0, 32),
-      AADTenantId: '',
+      EventKey: keyOf(`${coverage.subscriptionId}\n${time}`),
       AzureSubscriptionId: coverage.subscriptionId,
-      AzureResourceId: `/subscriptions/${coverage.subscriptionId}`,
       Severity: SEVERITY[coverage.status],
       State: coverage.status,
       DisplayName: coverage.displayName,

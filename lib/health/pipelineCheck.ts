@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { API_VERSIONS, reasonOf, type ResourceReader } from '../azure/resources';
 import { postWebhook } from '../coverage/notify';
 import { ruleChecks, LOGS_TABLE } from '../doctor/logsChecks';
@@ -7,6 +6,7 @@ import { sendRows } from '../outbox/logsOutbox';
 import type { LogsSink } from '../ports';
 import { makeRow, type LogsRow } from '../records/row';
 import { failureText } from '../sinks/deliveryFailure';
+import { keyOf } from '../records/eventKey';
 import {
   judgeHealth,
   readPipelineHealth,
@@ -180,10 +180,8 @@ export function pipelineHealthRow(report: PipelineReport, now: Date): LogsRow {
       DataType: 'PipelineHealth',
       Category: report.status,
       RecordId: 'pipeline',
-      EventKey: createHash('sha256').update(`pipeline\n${time}`).digest('hex').slice(0, 32),
-      AADTenantId: '',
+      EventKey: keyOf(`pipeline\n${time}`),
       AzureSubscriptionId: '',
-      AzureResourceId: '',
       Severity: SEVERITY[report.status],
       State: report.status,
       DisplayName: 'defender-export pipeline',

@@ -1,7 +1,7 @@
 import { InvalidEventError } from '../errors';
 import { classify, isArmShaped } from './classify';
 import { decodeMessage, type Rejection } from './decode';
-import { eventKey } from './eventKey';
+import { eventKey, recordKey } from './eventKey';
 import { isoTime } from './fields';
 import type { JsonObject } from './json';
 import type { DataType, RowIdentity, TypeIdentity } from './row';
@@ -62,11 +62,9 @@ export function normalizeEvent(event: JsonObject, context: EventContext): Normal
     TimeGenerated: eventTime ?? enqueued ?? (context.now?.() ?? new Date()).toISOString(),
     DataType: dataType,
     Category: columns.Category,
-    RecordId: RecordId || key,
+    RecordId: RecordId ? recordKey(RecordId) : key,
     EventKey: key,
-    AADTenantId: columns.AADTenantId,
     AzureSubscriptionId: columns.AzureSubscriptionId,
-    AzureResourceId: columns.AzureResourceId,
     Severity: columns.Severity,
     State: columns.State,
     DisplayName: columns.DisplayName,

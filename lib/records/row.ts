@@ -24,9 +24,7 @@ export interface RowIdentity {
   Category: string;
   RecordId: string;
   EventKey: string;
-  AADTenantId: string;
   AzureSubscriptionId: string;
-  AzureResourceId: string;
   Severity: string;
   State: string;
   DisplayName: string;
@@ -62,9 +60,7 @@ export function makeRow(identity: RowIdentity, frame: RowFrame, properties: unkn
     Category: identity.Category,
     RecordId: identity.RecordId,
     EventKey: identity.EventKey,
-    AADTenantId: identity.AADTenantId,
     AzureSubscriptionId: identity.AzureSubscriptionId,
-    AzureResourceId: identity.AzureResourceId,
     Severity: identity.Severity,
     State: identity.State,
     DisplayName: identity.DisplayName,
@@ -89,9 +85,7 @@ export const ROW_COLUMNS: ReadonlyArray<{ name: keyof LogsRow; type: ColumnType 
   { name: 'Category', type: 'string' },
   { name: 'RecordId', type: 'string' },
   { name: 'EventKey', type: 'string' },
-  { name: 'AADTenantId', type: 'string' },
   { name: 'AzureSubscriptionId', type: 'string' },
-  { name: 'AzureResourceId', type: 'string' },
   { name: 'Severity', type: 'string' },
   { name: 'State', type: 'string' },
   { name: 'DisplayName', type: 'string' },

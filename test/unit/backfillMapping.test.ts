@@ -9,10 +9,11 @@ import {
 } from '../../lib/backfill/mapping';
 import { InvalidEventError } from '../../lib/errors';
 import { classify } from '../../lib/records/classify';
+import { recordKey } from '../../lib/records/eventKey';
 import type { JsonObject } from '../../lib/records/json';
 import { normalizeEvent } from '../../lib/records/normalize';
 import type { RowIdentity } from '../../lib/records/row';
-import { ENQUEUED, only } from '../helpers/normalize';
+import { ENQUEUED, only, onlyRow } from '../helpers/normalize';
 import { restBody, sample } from '../helpers/samples';
 
 const TENANT = 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE';
@@ -83,13 +84,16 @@ const [restScore] = restBody('securescore-restapi-example-1.json');
 const restControls = restBody('securescorecontrols-restapi-example-1.json');
 const [restCompliance] = restBody('regulatorycompliance-restapi-example-1.json');
 
-const lower = (id: unknown) => String(id).toLowerCase();
-const tenant = TENANT.toLowerCase();
 const marked = { Action: 'Insert', IsSnapshot: true };
 
 interface Case {
   record: GraphRecord;
   expected: Partial<RowIdentity>;
+  /**
+   * Where the event still names the tenant and the resource (the row no longer has them as columns;
+   * DefenderExportEvents reads them from Properties at query time).
+   */
+  inEvent: Record<string, unknown>;
 }
 
 /** One Resource Graph record per data type, built from the REST examples, and the row it must give. */
@@ -99,95 +103,111 @@ const CASES: Record<BackfillDataType, Case> = {
     expected: {
       DataType: 'Alert',
       // What the streamed (flat) alert gives too: its SystemAlertId.
-      RecordId: '2518298467986649999_4d25bfef-2d77-4a08-adc0-3e35715cc92a',
+      RecordId: recordKey('2518298467986649999_4d25bfef-2d77-4a08-adc0-3e35715cc92a'),
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: `/subscriptions/${SUBSCRIPTION}/resourcegroups/myrg1/providers/microsoft.compute/virtualmachines/vm1`,
       Severity: 'High',
       State: 'Active',
       DisplayName: 'Azure Security Center test alert (not a threat)',
       TimeGenerated: '2020-02-23T13:47:58.0000000Z',
+    },
+    inEvent: {
+      properties: {
+        resourceIdentifiers: expect.arrayContaining([
+          {
+            type: 'AzureResource',
+            azureResourceId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/myRg1/providers/Microsoft.Compute/virtualMachines/vm1`,
+          },
+        ]) as unknown,
+      },
     },
   },
   Recommendation: {
     record: graphRow('Recommendation', restAssessment!),
     expected: {
       DataType: 'Recommendation',
-      RecordId: lower(restAssessment!.id),
-      AADTenantId: tenant,
+      RecordId: recordKey(String(restAssessment!.id)),
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: `/subscriptions/${SUBSCRIPTION}/resourcegroups/myrg/providers/microsoft.compute/virtualmachinescalesets/vmss2`,
       Severity: '', // the REST example has no metadata; the Event Hub case below reads one
       State: 'NotApplicable',
       DisplayName: 'Install endpoint protection solution on virtual machine scale sets',
       ...marked,
+    },
+    inEvent: {
+      tenantId: TENANT,
+      properties: {
+        resourceDetails: {
+          id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/myRg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss2`,
+        },
+      },
     },
   },
   SecurityFinding: {
     record: graphRow('SecurityFinding', restFinding!),
     expected: {
       DataType: 'SecurityFinding',
-      RecordId: lower(restFinding!.id),
-      AADTenantId: tenant,
+      RecordId: recordKey(String(restFinding!.id)),
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: `/subscriptions/${SUBSCRIPTION}/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry`,
       Severity: 'High',
       State: 'Unhealthy',
       DisplayName: "'Back Orifice' Backdoor",
       TimeGenerated: '2019-06-23T12:20:08.7644808Z',
       ...marked,
     },
+    inEvent: {
+      tenantId: TENANT,
+      // The finding's id nests under the assessed resource, the registry.
+      id: expect.stringMatching(
+        `^/subscriptions/${SUBSCRIPTION}/resourceGroups/myRg/providers/Microsoft\\.ContainerRegistry/registries/myRegistry/providers/Microsoft\\.Security/`,
+      ) as unknown,
+    },
   },
   SecureScore: {
     record: graphRow('SecureScore', restScore!),
     expected: {
       DataType: 'SecureScore',
-      RecordId: lower(restScore!.id),
-      AADTenantId: '', // the export sends no tenantId for scores, so neither does the backfill
+      RecordId: recordKey(String(restScore!.id)),
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: '',
       DisplayName: 'ASC score',
       ...marked,
     },
+    inEvent: {}, // the export sends no tenantId for scores, so neither does the backfill (see KEYS below)
   },
   SecureScoreControl: {
     record: graphRow('SecureScoreControl', restControls[1]!),
     expected: {
       DataType: 'SecureScoreControl',
-      RecordId: lower(restControls[1]!.id),
-      AADTenantId: '',
+      RecordId: recordKey(String(restControls[1]!.id)),
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: '',
       DisplayName: 'Enable MFA',
       ...marked,
     },
+    inEvent: {},
   },
   RegulatoryCompliance: {
     record: graphRow('RegulatoryCompliance', restCompliance!),
     expected: {
       DataType: 'RegulatoryCompliance',
-      RecordId: lower(restCompliance!.id),
+      RecordId: recordKey(String(restCompliance!.id)),
       Category: 'PCI-DSS-3.2',
-      AADTenantId: '',
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: '',
       State: 'Failed',
       DisplayName: 'Troubleshoot missing scan data on your machines',
       ...marked,
     },
+    inEvent: {},
   },
   AttackPath: {
     record: graphRow('AttackPath', ATTACK_PATH),
     expected: {
       DataType: 'AttackPath',
-      RecordId: lower(ATTACK_PATH.id),
+      RecordId: recordKey(String(ATTACK_PATH.id)),
       Category: 'Data exposure,Compute abuse',
-      AADTenantId: tenant,
       AzureSubscriptionId: SUBSCRIPTION,
-      AzureResourceId: '',
       Severity: 'High',
       DisplayName: 'Internet exposed VM with high severity vulnerabilities',
       ...marked,
     },
+    inEvent: { tenantId: TENANT },
   },
 };
 
@@ -213,10 +233,16 @@ describe('GRAPH_TYPES', () => {
 describe('toExportEvent → the normaliser', () => {
   it.each(ALL)(
     '%s: classified, identified and marked as a backfilled snapshot',
-    (dataType, { record, expected }) => {
+    (dataType, { record, expected, inEvent }) => {
       const event = toExportEvent(dataType, record);
       expect(classify(event as JsonObject)).toBe(dataType);
       expect(only(event)).toMatchObject(expected);
+      // The tenant and the resource are no row columns: the event, whole in the row's Properties, names them.
+      const row = onlyRow(event);
+      expect(row).not.toHaveProperty('AADTenantId');
+      expect(row).not.toHaveProperty('AzureResourceId');
+      expect(row.Properties).toEqual(event);
+      expect(row.Properties).toMatchObject(inEvent);
       expect(event.securityEventDataEnrichment).toMatchObject({
         action: 'Insert',
         isSnapshot: true,
@@ -243,7 +269,7 @@ describe('toExportEvent → the normaliser', () => {
         only(toExportEvent('SecureScoreControl', graphRow('SecureScoreControl', control))).RecordId,
     );
     expect(new Set(ids).size).toBe(12);
-    expect(ids).toEqual(restControls.map((control) => lower(control.id)));
+    expect(ids).toEqual(restControls.map((control) => recordKey(String(control.id))));
   });
 });
 
@@ -265,7 +291,7 @@ describe('the same item, streamed and backfilled', () => {
     const backfilled = only(toExportEvent(dataType, record));
     expect(backfilled).toEqual({ ...streamed, ...marked, EventKey: backfilled.EventKey });
     expect(backfilled.EventKey).not.toBe(streamed.EventKey);
-    expect(backfilled.RecordId).toBe(lower(resource.id));
+    expect(backfilled.RecordId).toBe(recordKey(String(resource.id)));
   });
 
   it('reads the severity of a recommendation that has metadata', () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROW_COLUMNS } from '../../lib/records/row';
+import { onlyRow } from '../helpers/normalize';
+import { sample } from '../helpers/samples';
 
 /**
  * Names a custom table may not declare. The Logs Ingestion API overview lists "Type, TenantId, resource,
@@ -45,6 +47,8 @@ describe('the row columns', () => {
     expect(
       ['TenantId', 'tenantid', 'SubscriptionId', 'ResourceId', 'TYPE', '_ResourceId'].map(reservedHit),
     ).toEqual([true, true, true, true, true, true]);
+    // The names DefenderExportEvents gives the tenant and the resource at query time, as Microsoft's own
+    // tables do, look like reserved ones but are not.
     expect(['AADTenantId', 'AzureSubscriptionId', 'AzureResourceId'].map(reservedHit)).toEqual([
       false,
       false,
@@ -52,8 +56,17 @@ describe('the row columns', () => {
     ]);
   });
 
-  it("name the Entra tenant AADTenantId, as Microsoft's own tables do", () => {
-    expect(tableColumns).toContain('AADTenantId');
-    expect(tableColumns).toEqual(expect.arrayContaining(['AzureSubscriptionId', 'AzureResourceId']));
+  it('name no column after the reserved TenantId: the Entra tenant stays in Properties', () => {
+    const rowColumns = ROW_COLUMNS.map((c) => c.name);
+    for (const columns of [rowColumns, tableColumns]) {
+      expect(columns.filter((name) => /tenant/i.test(name))).toEqual([]);
+      expect(columns.filter(reservedHit)).toEqual([]);
+      expect(columns).toContain('AzureSubscriptionId');
+    }
+    const assessment = sample('assessment-eventhub-example-1-delete.json');
+    const row = onlyRow(assessment);
+    expect(Object.keys(row)).toEqual(rowColumns);
+    expect(row.Properties).toEqual(assessment);
+    expect(row.Properties).toHaveProperty('tenantId', 'aa40685b-417d-4664-b4ec-8f7640719adb');
   });
 });

@@ -3,6 +3,7 @@ import { FitError } from '../../lib/errors';
 import { fitRow, type FitOptions } from '../../lib/fit/fit';
 import { jsonBytes } from '../../lib/fit/measure';
 import { reassemble } from '../../lib/fit/reassemble';
+import { recordKey } from '../../lib/records/eventKey';
 import type { JsonObject } from '../../lib/records/json';
 import { normalizeEvent } from '../../lib/records/normalize';
 import type { LogsRow } from '../../lib/records/row';
@@ -53,7 +54,7 @@ describe('split', () => {
     expect(new Set(rows.map((r) => JSON.stringify(identityOf(r))))).toHaveProperty('size', 1);
     expect(rows[0]).toMatchObject({
       DataType: 'Alert',
-      RecordId: '400-entities',
+      RecordId: recordKey('400-entities'),
       Severity: 'Medium',
       OriginalBytes: originalBytes,
     });
@@ -191,9 +192,13 @@ describe('limits', () => {
   });
 
   it('is a clear error when the identity columns alone leave no room', () => {
+    // RecordId is a short key whatever the id; the text columns are cut at MAX_TEXT_COLUMN characters, which
+    // in three-byte characters fill the record by themselves.
+    const long = '€'.repeat(3000);
     const event = {
       id: `/subscriptions/s/${'r'.repeat(3000)}`,
       type: 'Microsoft.Security/assessments',
+      properties: { displayName: long, metadata: { categories: [long] } },
       big: 'x'.repeat(5000),
     };
     for (const options of [split, trim]) {

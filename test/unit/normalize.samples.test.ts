@@ -1,38 +1,57 @@
 import { describe, expect, it } from 'vitest';
+import { recordKey } from '../../lib/records/eventKey';
 import { normalizeMessage } from '../../lib/records/normalize';
-import { ENQUEUED, identities, only } from '../helpers/normalize';
+import { ENQUEUED, identities, only, onlyRow } from '../helpers/normalize';
 import { restBody, sample, sampleText } from '../helpers/samples';
+
+/** Where an event names its Entra tenant or resource: the row carries no column for them, its Properties do. */
+function expectInPropertiesOnly(body: unknown, properties: Record<string, unknown>) {
+  const row = onlyRow(body);
+  expect(row).not.toHaveProperty('AADTenantId');
+  expect(row).not.toHaveProperty('AzureResourceId');
+  expect(row.Properties).toEqual(typeof body === 'string' ? JSON.parse(body) : body); // the event, untouched
+  expect(row.Properties).toMatchObject(properties);
+}
 
 describe('Defender for Cloud alerts', () => {
   it('reads the flat export shape of the sample alert', () => {
-    expect(only(sample('alert-eventhub-example-1-sample-alert.json'))).toEqual({
+    const alert = sample('alert-eventhub-example-1-sample-alert.json');
+    expect(only(alert)).toEqual({
       TimeGenerated: '2023-05-11T13:17:09.0170422Z',
       DataType: 'Alert',
       Category: 'ARM_AnomalousServiceOperation.CredentialAccess',
-      RecordId: '2517184898549829577_cdcf9f94-ec53-47a6-ab87-76130f87218d',
-      EventKey: expect.stringMatching(/^[0-9a-f]{32}$/),
-      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      RecordId: recordKey('2517184898549829577_cdcf9f94-ec53-47a6-ab87-76130f87218d'),
+      EventKey: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
       AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      AzureResourceId:
-        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/sample-rg/providers/microsoft.compute/virtualmachines/sample-vm',
       Severity: 'Medium',
       State: 'New',
       DisplayName: '[SAMPLE ALERT] Login from a suspicious IP',
       Action: '',
       IsSnapshot: false,
     });
+    expectInPropertiesOnly(alert, {
+      AzureResourceId:
+        '/SUBSCRIPTIONS/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/RESOURCEGROUPS/Sample-RG/providers/Microsoft.Compute/virtualMachines/Sample-VM',
+      ResourceIdentifiers: expect.arrayContaining([
+        expect.objectContaining({ Type: 'AAD', AadTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb' }),
+      ]) as unknown,
+    });
   });
 
   it('normalises an Informational Kubernetes alert sent pretty-printed as a string body', () => {
-    const row = only(sampleText('alert-eventhub-example-2-k8s.json'));
-    expect(row).toMatchObject({
+    const text = sampleText('alert-eventhub-example-2-k8s.json');
+    expect(only(text)).toMatchObject({
       DataType: 'Alert',
-      RecordId: '57963b4b-3cb0-dc3a-16ed-f1e216311809',
+      RecordId: recordKey('57963b4b-3cb0-dc3a-16ed-f1e216311809'),
       Severity: 'Informational',
       AzureSubscriptionId: '1111111-1111-1111-111-11111111',
-      AADTenantId: 'a39bedba-be8f-4c0f-bfe2-b8c7913501ea',
       TimeGenerated: '2024-11-20T09:19:16.485Z',
       Category: 'K8S_AdmissionController',
+    });
+    expectInPropertiesOnly(text, {
+      ResourceIdentifiers: expect.arrayContaining([
+        expect.objectContaining({ Type: 'AAD', AadTenantId: 'a39bedba-be8f-4c0f-bfe2-b8c7913501ea' }),
+      ]) as unknown,
     });
   });
 
@@ -40,15 +59,24 @@ describe('Defender for Cloud alerts', () => {
     const [alert] = restBody('alert-restapi-example-1.json');
     expect(only(alert)).toMatchObject({
       DataType: 'Alert',
-      RecordId: '2518298467986649999_4d25bfef-2d77-4a08-adc0-3e35715cc92a',
+      RecordId: recordKey('2518298467986649999_4d25bfef-2d77-4a08-adc0-3e35715cc92a'),
       Severity: 'High',
       State: 'Active',
       AzureSubscriptionId: '20ff7fc3-e762-44dd-bd96-b71116dcdc23',
-      AzureResourceId:
-        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg1/providers/microsoft.compute/virtualmachines/vm1',
       TimeGenerated: '2020-02-23T13:47:58.0000000Z',
       Category: 'VM_EICAR',
       DisplayName: 'Azure Security Center test alert (not a threat)',
+    });
+    expectInPropertiesOnly(alert, {
+      properties: {
+        resourceIdentifiers: expect.arrayContaining([
+          {
+            azureResourceId:
+              '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourceGroups/myRg1/providers/Microsoft.Compute/virtualMachines/vm1',
+            type: 'AzureResource',
+          },
+        ]) as unknown,
+      },
     });
   });
 
@@ -84,21 +112,28 @@ describe('Defender for Cloud alerts', () => {
 
 describe('recommendations (assessments)', () => {
   it('keeps a Delete so the removal reaches Log Analytics', () => {
-    expect(only(sample('assessment-eventhub-example-1-delete.json'))).toMatchObject({
+    const assessment = sample('assessment-eventhub-example-1-delete.json');
+    expect(only(assessment)).toMatchObject({
       TimeGenerated: ENQUEUED,
       DataType: 'Recommendation',
       Category: 'AppServices',
-      RecordId:
+      RecordId: recordKey(
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf/providers/microsoft.security/assessments/7b3d4796-9400-2904-692b-4a5ede7f0a1e',
-      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      ),
       AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      AzureResourceId:
-        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf',
       Severity: 'Low',
       State: 'Healthy',
       DisplayName: 'CORS should not allow every resource to access Function Apps',
       Action: 'Delete',
       IsSnapshot: false,
+    });
+    expectInPropertiesOnly(assessment, {
+      tenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      properties: {
+        resourceDetails: {
+          id: '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-esf/providers/microsoft.web/sites/mbranca-esf',
+        },
+      },
     });
   });
 
@@ -114,13 +149,16 @@ describe('recommendations (assessments)', () => {
   });
 
   it('accepts the older PascalCase AssessmentEventDataEnrichment', () => {
-    expect(only(sample('assessment-eventhub-example-3-docs.json'))).toMatchObject({
+    const assessment = sample('assessment-eventhub-example-3-docs.json');
+    expect(only(assessment)).toMatchObject({
       DataType: 'Recommendation',
       Action: 'Insert',
       State: 'Unhealthy',
       Severity: 'Low',
       AzureSubscriptionId: 'a27e854a-8578-4395-8eaf-6fc7849f3050',
-      AzureResourceId: '/subscriptions/a27e854a-8578-4395-8eaf-6fc7849f3050',
+    });
+    expectInPropertiesOnly(assessment, {
+      properties: { resourceDetails: { id: '/subscriptions/a27e854a-8578-4395-8eaf-6fc7849f3050' } },
     });
   });
 
@@ -130,8 +168,13 @@ describe('recommendations (assessments)', () => {
       DataType: 'Recommendation',
       State: 'NotApplicable',
       Action: '',
-      AzureResourceId:
-        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.compute/virtualmachinescalesets/vmss2',
+    });
+    expectInPropertiesOnly(assessment, {
+      properties: {
+        resourceDetails: {
+          id: '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourceGroups/myRg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss2',
+        },
+      },
     });
   });
 
@@ -152,18 +195,24 @@ describe('recommendations (assessments)', () => {
 
 describe('security findings (sub-assessments)', () => {
   it('reads the PascalCase export with its own TimeGenerated', () => {
-    expect(only(sample('subassessment-eventhub-example-1.json'))).toMatchObject({
+    const finding = sample('subassessment-eventhub-example-1.json');
+    expect(only(finding)).toMatchObject({
       TimeGenerated: '2023-05-12T09:58:32.2607101Z',
       DataType: 'SecurityFinding',
       Category: 'GeneralVulnerability',
-      AADTenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
       AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      AzureResourceId:
-        '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-sdh-3372/providers/microsoft.compute/virtualmachines/sdh-3372',
       Severity: 'Low',
       State: 'Unhealthy',
       DisplayName: 'Ensure DCCP is disabled',
       Action: 'Delete',
+    });
+    expectInPropertiesOnly(finding, {
+      TenantId: 'aa40685b-417d-4664-b4ec-8f7640719adb',
+      Properties: {
+        ResourceDetails: {
+          Id: '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/resourcegroups/mbranca-sdh-3372/providers/microsoft.compute/virtualmachines/sdh-3372',
+        },
+      },
     });
   });
 
@@ -173,9 +222,13 @@ describe('security findings (sub-assessments)', () => {
       DataType: 'SecurityFinding',
       Severity: 'High',
       Category: 'ContainerRegistryVulnerability',
-      AzureResourceId:
-        '/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry',
       TimeGenerated: '2019-06-23T12:20:08.7644808Z',
+    });
+    // The finding's id nests under the assessed resource, the registry (resourceDetails.id names the image).
+    expectInPropertiesOnly(finding, {
+      id: expect.stringMatching(
+        /^\/subscriptions\/20ff7fc3-e762-44dd-bd96-b71116dcdc23\/resourceGroups\/myRg\/providers\/Microsoft\.ContainerRegistry\/registries\/myRegistry\/providers\/Microsoft\.Security\//,
+      ) as unknown,
     });
   });
 });
@@ -187,8 +240,9 @@ describe('secure scores and regulatory compliance', () => {
       DisplayName: 'Apply system updates',
       Action: 'Insert',
       AzureSubscriptionId: '12cabcb4-86e8-404f-a3d2-1dc9982f45ca',
-      RecordId:
+      RecordId: recordKey(
         '/subscriptions/12cabcb4-86e8-404f-a3d2-1dc9982f45ca/providers/microsoft.security/securescores/ascscore/securescorecontrols/61702b76-1fab-41f2-bcbc-50b7870dcf38',
+      ),
     });
   });
 
@@ -258,16 +312,21 @@ describe('attack paths', () => {
 
 describe('Defender XDR streaming events', () => {
   it('unwraps the records envelope and takes the event time from properties.Timestamp', () => {
-    expect(identities(sample('mde-streaming-eventhub-envelope-example-1.json'))).toEqual([
+    const envelope = sample<{ records: unknown[] }>('mde-streaming-eventhub-envelope-example-1.json');
+    expect(identities(envelope)).toEqual([
       expect.objectContaining({
         DataType: 'XdrEvent',
         Category: 'IdentityLogonEvents',
         TimeGenerated: '2024-12-04T13:33:19.801823Z',
-        AADTenantId: '40431729-d276-4582-abb4-01e21c8b58fe',
-        RecordId: '3d359b95-f8d5-4dbd-a64b-7327c92d32f1',
+        RecordId: recordKey('3d359b95-f8d5-4dbd-a64b-7327c92d32f1'),
         DisplayName: 'LogonFailed',
       }),
     ]);
+    // The row's Properties are the record, not the envelope: its tenantId is there.
+    const row = onlyRow(envelope);
+    expect(row).not.toHaveProperty('AADTenantId');
+    expect(row.Properties).toEqual(envelope.records[0]);
+    expect(row.Properties).toMatchObject({ tenantId: '40431729-d276-4582-abb4-01e21c8b58fe' });
   });
 
   it('normalises an envelope with several categories, each to its own table name', () => {
@@ -291,10 +350,25 @@ describe('Defender XDR streaming events', () => {
       ],
     };
     expect(identities(envelope).map((r) => [r.Category, r.RecordId, r.TimeGenerated, r.Severity])).toEqual([
-      ['DeviceEvents', 'de6509d550e605faf3bbeac0905ab9590fe12345:2833', '2022-11-07T17:07:42.0259186Z', ''],
-      ['DeviceInfo', '999b6fd7c532534ba50b3232fa992c38a2712345:12942', '2022-11-08T05:56:25.8832339Z', ''],
-      ['IdentityLogonEvents', '3d359b95-f8d5-4dbd-a64b-7327c92d32f1', '2024-12-04T13:33:19.801823Z', ''],
-      ['AlertInfo', 'da637, 1', '2024-12-04T13:39:00Z', 'High'],
+      [
+        'DeviceEvents',
+        recordKey('de6509d550e605faf3bbeac0905ab9590fe12345:2833'),
+        '2022-11-07T17:07:42.0259186Z',
+        '',
+      ],
+      [
+        'DeviceInfo',
+        recordKey('999b6fd7c532534ba50b3232fa992c38a2712345:12942'),
+        '2022-11-08T05:56:25.8832339Z',
+        '',
+      ],
+      [
+        'IdentityLogonEvents',
+        recordKey('3d359b95-f8d5-4dbd-a64b-7327c92d32f1'),
+        '2024-12-04T13:33:19.801823Z',
+        '',
+      ],
+      ['AlertInfo', recordKey('da637, 1'), '2024-12-04T13:39:00Z', 'High'],
     ]);
   });
 

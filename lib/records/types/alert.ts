@@ -2,7 +2,6 @@ import { enrichmentFields, enrichmentOf } from './enrichment';
 import { z } from 'zod';
 import { InvalidEventError } from '../../errors';
 import {
-  armId,
   bareSubscription,
   ciObject,
   isoTime,
@@ -69,11 +68,7 @@ type ResourceIdentifier = z.output<typeof resourceIdentifier>;
 
 function fromResourceIdentifiers(identifiers: ResourceIdentifier[] | undefined) {
   const azure = identifiers?.find((r) => r?.Type?.toLowerCase() === 'azureresource');
-  const aad = identifiers?.find((r) => r?.AadTenantId !== undefined);
-  return {
-    resourceId: azure?.AzureResourceId,
-    tenantId: aad?.AadTenantId ?? azure?.AzureResourceTenantId,
-  };
+  return { resourceId: azure?.AzureResourceId };
 }
 
 export function flatAlertIdentity(event: JsonObject): TypeIdentity {
@@ -85,13 +80,11 @@ export function flatAlertIdentity(event: JsonObject): TypeIdentity {
     eventTime: isoTime(alert.TimeGenerated) ?? isoTime(alert.StartTimeUtc),
     Category: text(alert.AlertType),
     RecordId: alert.SystemAlertId,
-    AADTenantId: text(alert.TenantId ?? identifiers.tenantId).toLowerCase(),
     AzureSubscriptionId:
       subscriptionOf(resourceId) ||
       bareSubscription(alert.AzureResourceSubscriptionId) ||
       bareSubscription(alert.ExtendedProperties?.EffectiveSubscriptionId) ||
       subscriptionOf(identifiers.resourceId),
-    AzureResourceId: armId(resourceId),
     Severity: severity(alert.Severity),
     State: text(alert.Status),
     DisplayName: text(alert.AlertDisplayName),
@@ -111,10 +104,8 @@ export function armAlertIdentity(event: JsonObject): TypeIdentity {
     eventTime: isoTime(p.timeGeneratedUtc) ?? isoTime(p.startTimeUtc),
     Category: text(p.alertType),
     RecordId: recordId,
-    AADTenantId: text(identifiers.tenantId).toLowerCase(),
     AzureSubscriptionId:
       subscriptionOf(resourceId, alert.id) || bareSubscription(p.extendedProperties?.EffectiveSubscriptionId),
-    AzureResourceId: armId(resourceId),
     Severity: severity(p.severity),
     State: text(p.status),
     DisplayName: text(p.alertDisplayName),

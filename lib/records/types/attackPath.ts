@@ -41,9 +41,7 @@ export function attackPathIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text((a.riskCategories ?? p?.riskCategories)?.join(',')),
     RecordId: recordId,
-    AADTenantId: text(a.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(a.id),
-    AzureResourceId: '',
     Severity: severity(a.riskLevel ?? p?.riskLevel),
     State: '',
     DisplayName: text(a.displayName ?? p?.displayName),

@@ -44,9 +44,7 @@ export function recommendationIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text(p?.metadata?.categories?.join(',')),
     RecordId: armId(r.id),
-    AADTenantId: text(r.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(resourceId, r.id),
-    AzureResourceId: resourceId,
     Severity: severity(p?.metadata?.severity),
     State: text(p?.status?.code),
     DisplayName: text(p?.displayName ?? p?.metadata?.displayName),

@@ -34,9 +34,7 @@ export function regulatoryComplianceIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text(STANDARD_IN_ID.exec(c.id)?.[1]),
     RecordId: armId(c.id),
-    AADTenantId: text(c.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(c.id),
-    AzureResourceId: '',
     Severity: '',
     State: state === undefined ? '' : (STATES[state.toLowerCase()] ?? text(state)),
     DisplayName: text(c.properties?.description),

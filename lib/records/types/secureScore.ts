@@ -25,9 +25,7 @@ function scoreIdentity(event: JsonObject, dataType: string): TypeIdentity {
   return {
     Category: '',
     RecordId: armId(s.id),
-    AADTenantId: text(s.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(s.id),
-    AzureResourceId: '',
     Severity: '',
     State: '',
     DisplayName: text(s.properties?.displayName),

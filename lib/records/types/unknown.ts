@@ -10,9 +10,7 @@ export function unknownIdentity(event: JsonObject): TypeIdentity {
   return {
     Category: text(u.type),
     RecordId: u.id === undefined ? undefined : armId(u.id),
-    AADTenantId: text(u.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(u.id),
-    AzureResourceId: '',
     Severity: '',
     State: '',
     DisplayName: '',

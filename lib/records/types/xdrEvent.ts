@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  armId,
   ciObject,
   isoTime,
   optional,
@@ -50,9 +49,7 @@ export function xdrEventIdentity(event: JsonObject): TypeIdentity {
     eventTime: isoTime(p.Timestamp) ?? isoTime(x.time),
     Category: text(x.category.replace(TABLE_PREFIX, '')),
     RecordId: recordId === undefined ? undefined : text(recordId),
-    AADTenantId: text(x.tenantId).toLowerCase(),
     AzureSubscriptionId: subscriptionOf(p.AzureResourceId),
-    AzureResourceId: armId(p.AzureResourceId),
     Severity: severity(p.Severity),
     State: '',
     DisplayName: text(p.Title ?? p.ActionType),
