@@ -324,8 +324,8 @@ export function coverageTable(report: CoverageReport, options: { width?: number 
   }
   if (report.estate.source !== 'Resource Manager') {
     summary.push(
-      report.estate.source === 'Resource Graph'
-        ? `read through Resource Graph, which lags changes by minutes: ${count(report.estate.confirmed, 'subscription')} whose status changed read again through Resource Manager before any alert`
+      report.estate.source.startsWith('Resource Graph')
+        ? `read through ${report.estate.source}, which lags changes by minutes: ${count(report.estate.confirmed, 'subscription')} whose status changed read again through Resource Manager before any alert`
         : `read through ${report.estate.source}`,
     );
   }

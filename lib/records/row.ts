@@ -50,7 +50,7 @@ export type RowFrame = Pick<
 >;
 
 /**
- * Builds a row as one object literal in column order. (An object spread of twenty properties gives V8 a
+ * Builds a row as one object literal in column order. (An object spread of eighteen properties gives V8 a
  * slow shape that JSON.stringify serialises several times slower; rows are made on the hot path.)
  */
 export function makeRow(identity: RowIdentity, frame: RowFrame, properties: unknown): LogsRow {
