@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
+  endAnswer,
   resourceGraphHandler,
   type GraphResource,
   type GraphTables,
@@ -156,15 +157,18 @@ function send(
   body?: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const json = body === undefined ? '' : JSON.stringify(body);
-  res
-    .writeHead(status, {
+  // Long answers the way that keeps the connection for the next request (see endAnswer).
+  endAnswer(
+    res,
+    status,
+    {
       'content-type': 'application/json; charset=utf-8',
       'x-ms-request-id': randomUUID(),
       'x-ms-correlation-request-id': randomUUID(),
       ...headers,
-    })
-    .end(json);
+    },
+    body === undefined ? '' : JSON.stringify(body),
+  );
 }
 
 const error = (code: string, message: string) => ({ error: { code, message } });
@@ -236,6 +240,34 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
   const graph = options.graph ?? resourceGraphHandler({ token, resources: [] });
   graph.setTables(graphTables(options.estate, () => generation));
 
+  /**
+   * The estate's first subscription with this id (any case), as `estate.find` would answer it, in O(1): the
+   * estate is indexed by lower-cased id, again when its length or the generation changes, or when an entry
+   * turns out replaced in place (the indexed one no longer has the id; on a miss, a scan finds the id).
+   */
+  let index: { count: number; generation: number; at: Map<string, number> } | undefined;
+  const reindex = () => {
+    const at = new Map<string, number>();
+    options.estate.forEach((s, i) => {
+      const id = s.subscriptionId.toLowerCase();
+      if (!at.has(id)) at.set(id, i);
+    });
+    index = { count: options.estate.length, generation, at };
+    return at;
+  };
+  const findSubscription = (subscriptionId: string): EstateSubscription | undefined => {
+    const id = subscriptionId.toLowerCase();
+    const estate = options.estate;
+    const at = index?.count === estate.length && index.generation === generation ? index.at : reindex();
+    const i = at.get(id);
+    const indexed = i === undefined ? undefined : estate[i];
+    if (indexed?.subscriptionId.toLowerCase() === id) return indexed;
+    // Stale (an entry replaced in place) or absent: answer as find does, and index again if it was stale.
+    const found = estate.find((s) => s.subscriptionId.toLowerCase() === id);
+    if (found || i !== undefined) reindex();
+    return found;
+  };
+
   /** Answers an injected fault, if one is due for this request: Resource Graph's requests included. */
   const faulted = (req: IncomingMessage, res: ServerResponse): number | undefined => {
     const fault = faults.find(
@@ -295,10 +327,7 @@ export async function startArmStandIn(options: ArmOptions): Promise<ArmStandIn> 
       send(res, 404, error('NotFound', `no route for ${url.pathname}`));
       return 404;
     }
-    const subscription =
-      segments[1] === undefined
-        ? undefined
-        : options.estate.find((s) => s.subscriptionId.toLowerCase() === segments[1]!.toLowerCase());
+    const subscription = segments[1] === undefined ? undefined : findSubscription(segments[1]);
 
     if (segments.length <= 2 && req.method === 'GET') {
       if (!apiVersion || !SUBSCRIPTIONS_API.test(apiVersion)) {

@@ -2,7 +2,7 @@ import { ResourceGraphClient, type ResourceGraphModels } from '@azure/arm-resour
 import type { TokenCredential } from '@azure/core-auth';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_SUBSCRIPTIONS,
@@ -33,6 +33,17 @@ const SUBS = [
   '5ec00000-0000-4000-8000-000000000003',
 ];
 const ASSESSMENTS = `securityresources | where type =~ '${SECURITY_TYPES.assessments}'`;
+/** Each subscription's row and its continuous-export automations in one row, as the coverage reconciler asks. */
+const joined = (containers = 'resourcecontainers', resources = 'resources', op = '=~') => `${containers}
+| where type ${op} 'microsoft.resources/subscriptions'
+| project id, name, subscriptionId, properties
+| join kind=leftouter (
+    ${resources}
+    | where type ${op} 'microsoft.security/automations'
+    | project subscriptionId, automation = pack('id', id, 'name', name, 'location', location, 'tags', tags, 'properties', properties)
+    | summarize automations = make_list(automation) by subscriptionId
+  ) on subscriptionId
+| project id, name, subscriptionId, properties, automations`;
 
 const credential = (token: string): TokenCredential => ({
   getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -370,6 +381,171 @@ describe('the resources and resourcecontainers tables', () => {
       await own.close();
     }
   });
+
+  describe('a subscription and its automations in one row (join kind=leftouter, summarize make_list)', () => {
+    const UNLISTED = '5ec00000-0000-4000-8000-000000000004';
+    const containers = [...SUBS, UNLISTED].map(container);
+    // SUBS[0]: two automations; SUBS[1]: none; SUBS[2]: one; UNLISTED: one, and never listed below.
+    const automations = [
+      automation(SUBS[0]!, 'b'),
+      automation(SUBS[2]!, 'c'),
+      automation(UNLISTED, 'd'),
+      automation(SUBS[0]!, 'a'),
+    ];
+    const packed = ({ id, name, location, tags, properties }: GraphResource) => ({
+      id,
+      name,
+      location,
+      tags,
+      properties,
+    });
+    const subscriptionRow = (subscriptionId: string, list: GraphResource[] | null) => {
+      const { id, name, properties } = container(subscriptionId);
+      return { id, name, subscriptionId, properties, automations: list && list.map(packed) };
+    };
+    let own: ResourceGraphStandIn;
+    let ownClient: ResourceGraphClient;
+    beforeAll(async () => {
+      own = await startResourceGraphStandIn({
+        ...cert(),
+        resources: [],
+        tables: { resourcecontainers: () => containers, resources: () => automations },
+        scopeLimit: 3,
+      });
+      ownClient = new ResourceGraphClient(credential(own.token), { baseUri: own.url });
+    });
+    afterAll(async () => {
+      await own?.close();
+    });
+
+    it('answers every listed subscription once, with its automations packed in a list, or null where it has none', async () => {
+      const page = await ownClient.resources({
+        query: joined(),
+        subscriptions: [SUBS[0]!, SUBS[1]!.toUpperCase(), SUBS[2]!],
+      });
+      expect(page).toMatchObject({ totalRecords: 3, count: 3, resultTruncated: 'false' });
+      expect(page.skipToken).toBeUndefined();
+      expect(page.data).toEqual([
+        subscriptionRow(SUBS[0]!, [automations[3]!, automations[0]!]),
+        subscriptionRow(SUBS[1]!, null),
+        subscriptionRow(SUBS[2]!, [automations[1]!]),
+      ]);
+      // Columns in the final project's order, pack's keys in the order given.
+      const rows = page.data as Array<Record<string, unknown>>;
+      expect(Object.keys(rows[0]!)).toEqual(['id', 'name', 'subscriptionId', 'properties', 'automations']);
+      expect(Object.keys((rows[0]!.automations as object[])[0]!)).toEqual([
+        'id',
+        'name',
+        'location',
+        'tags',
+        'properties',
+      ]);
+      // The same query with the tables in other cases and `==`, on other lines: the same answer.
+      const other = await ownClient.resources({
+        query: joined('ResourceContainers', 'Resources', '==').replace(/\n\s*/g, ' '),
+        subscriptions: [SUBS[0]!, SUBS[1]!, SUBS[2]!],
+      });
+      expect(other.data).toEqual(page.data);
+    });
+
+    it("reads the right side under the request's subscriptions too: an unlisted one's automations appear nowhere", async () => {
+      const listed = await ownClient.resources({ query: joined(), subscriptions: [SUBS[2]!, SUBS[1]!] });
+      expect(listed.data).toEqual([
+        subscriptionRow(SUBS[1]!, null),
+        subscriptionRow(SUBS[2]!, [automations[1]!]),
+      ]);
+      expect(JSON.stringify(listed.data)).not.toContain(UNLISTED);
+      // Without the final project: every left column, the right's key renamed subscriptionId1 (null where
+      // unmatched), then the list.
+      const query = joined().replace(/\n\| project id, name, subscriptionId, properties, automations$/, '');
+      const whole = await ownClient.resources({ query, subscriptions: [SUBS[1]!, SUBS[2]!] });
+      const rows = whole.data as Array<Record<string, unknown>>;
+      expect(rows.map((r) => Object.keys(r))).toEqual(
+        Array(2).fill(['id', 'name', 'subscriptionId', 'properties', 'subscriptionId1', 'automations']),
+      );
+      expect(rows.map((r) => r.subscriptionId1)).toEqual([null, SUBS[2]]);
+    });
+
+    it('answers a summarizing query its first page only: $top rows, truncated, no $skipToken', async () => {
+      const subscriptions = [SUBS[0]!, SUBS[1]!, SUBS[2]!];
+      const first = await ownClient.resources({ query: joined(), subscriptions, options: { top: 2 } });
+      expect(first).toMatchObject({ totalRecords: 3, count: 2, resultTruncated: 'true' });
+      expect(first.skipToken).toBeUndefined();
+      expect((first.data as Array<{ id: string }>).map((r) => r.id)).toEqual(
+        [SUBS[0], SUBS[1]].map((s) => `/subscriptions/${s}`),
+      );
+      // $skip does not page it either; a page that holds every row is not truncated.
+      const skipped = await post(
+        { query: joined(), subscriptions, options: { $top: 2, $skip: 2 } },
+        { on: own },
+      );
+      expect(skipped.body).toMatchObject({ count: 2, resultTruncated: 'true' });
+      expect(skipped.body).not.toHaveProperty('$skipToken');
+      expect((skipped.body as unknown as { data: Array<{ id: string }> }).data[0]!.id).toBe(
+        `/subscriptions/${SUBS[0]}`,
+      );
+      const all = await ownClient.resources({ query: joined(), subscriptions, options: { top: 3 } });
+      expect(all).toMatchObject({ count: 3, resultTruncated: 'false' });
+    });
+
+    it('answers TooManySubscriptionsUnderScope to it over a tenant larger than the scope limit', async () => {
+      const tenant = await post({ query: joined() }, { on: own });
+      expect(tenant.status).toBe(400);
+      expect(tenant.body.error?.details?.[0]?.code).toBe('TooManySubscriptionsUnderScope');
+    });
+  });
+});
+
+describe('long answers', () => {
+  it('sends a long page whole, as its Content-Length says, and takes the next request on the same connection', async () => {
+    const own = await startResourceGraphStandIn({
+      ...cert(),
+      resources: [...generatedSecurityResources(300, 3)],
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: certFile() });
+    const send = (body: unknown) =>
+      new Promise<{ reused: boolean; length: number; text: string; status: number }>((resolve, reject) => {
+        const req = request(
+          new URL('/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01', own.url),
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${own.token}` },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                reused: req.reusedSocket,
+                length: Number(res.headers['content-length']),
+                text: Buffer.concat(chunks).toString('utf8'),
+                status: res.statusCode!,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+    try {
+      const query = `securityresources | where type =~ '${SECURITY_TYPES.assessments}'`;
+      const long = await send({ query });
+      expect(long.status).toBe(200);
+      expect(Buffer.byteLength(long.text)).toBe(long.length);
+      expect(long.length).toBeGreaterThan(100_000);
+      expect((JSON.parse(long.text) as { count: number }).count).toBeGreaterThan(50);
+      // A request whose body spans several TLS records, on the connection the long answer came on.
+      const subscriptions = generatedSubscriptionIds(MAX_SUBSCRIPTIONS);
+      const next = await send({ query, subscriptions });
+      expect(next).toMatchObject({ status: 200, reused: true });
+      const short = await send({ query: `${query} | project id`, options: { $top: 1 } });
+      expect(Buffer.byteLength(short.text)).toBe(short.length);
+    } finally {
+      agent.destroy();
+      await own.close();
+    }
+  });
 });
 
 describe('errors', () => {
@@ -389,6 +565,13 @@ describe('errors', () => {
     ['another operator', `${ASSESSMENTS} | summarize count()`, 'summarize'],
     ['no type filter', 'securityresources', '<end of query>'],
     ['an unknown column', `${ASSESSMENTS} | project id, nope`, 'nope'],
+    ['a join of another kind', joined().replace('kind=leftouter', 'kind=inner'), 'inner'],
+    ['another aggregation', joined().replace('make_list(', 'make_set('), 'make_set'],
+    ['another function in the project', joined().replace('= pack(', '= pack_array('), 'pack_array'],
+    ['an unknown column in pack', joined().replace("'tags', tags", "'tags', nope"), 'nope'],
+    ['an unknown column after the join', `${joined()}, nope`, 'nope'],
+    ['a join on another column', joined().replace(') on subscriptionId', ') on id'), 'id'],
+    ['a summarize by another column', joined().replace('by subscriptionId', 'by name'), 'name'],
     [
       'stages out of order',
       `${ASSESSMENTS} | project id | where todatetime(properties.a) >= datetime(2026-01-01)`,
