@@ -18,11 +18,13 @@ import { numberArg, peakRssMb } from './harness';
  * the same address), each call answered after a fixed latency.
  *
  * `node dist/bench/coverage.js [--source resourcegraph|resourcemanager] [--subscriptions 10000]
- * [--latency 50] [--runs 2] [--state memory|azurite] [--table-latency 10] [--json]`
+ * [--latency 50] [--runs 3] [--state memory|azurite] [--table-latency 10] [--json]`
  *
  * The first run finds every subscription new: each is a transition (a history row) and a state write, and
- * through Resource Graph each gap is confirmed through Resource Manager first (`report.estate.confirmed`);
- * later runs are steady. Each run is a process of its own (this script again, `--run`), sharing the
+ * through Resource Graph each gap is confirmed through Resource Manager first (`report.estate.confirmed`).
+ * The second is steady, minutes later. The third runs with its clock 25 hours ahead (RUN_CLOCK_AHEAD_HOURS),
+ * as the first run of the next day: over 18,000 subscriptions the listing through Resource Manager is due
+ * again (COVERAGE_DISCOVERY_HOURS, 24), and so are the subscriptions Resource Manager refused a day ago. Each run is a process of its own (this script again, `--run`), sharing the
  * stand-ins with the others, so its peak RSS (the kernel's high-water mark) is that run's alone. The calls
  * to each API are counted by the stand-in around the run's process; building the dependencies calls neither.
  *
@@ -35,6 +37,11 @@ import { numberArg, peakRssMb } from './harness';
 
 export type CoverageSource = 'resourcegraph' | 'resourcemanager';
 export type CoverageState = 'memory' | 'azurite';
+
+/** Each run's name, by number. */
+export const RUN_NAMES = ['', 'first', 'steady', 'next day'];
+/** How far ahead the third run's clock is. */
+const RUN_CLOCK_AHEAD_HOURS = 25;
 
 export interface CoverageBenchResult {
   run: number;
@@ -265,10 +272,11 @@ async function oneRun(run: number, source: CoverageSource, state: CoverageState)
     COVERAGE_SOURCE: source,
   });
   if (state === 'memory') IpcTable.listen();
-  const deps = await buildCoverageDependencies(
-    config,
-    state === 'memory' ? { clients: new StandInTableClients(config) } : {},
-  );
+  const ahead = run >= 3 ? RUN_CLOCK_AHEAD_HOURS * 3_600_000 : 0;
+  const deps = await buildCoverageDependencies(config, {
+    ...(state === 'memory' ? { clients: new StandInTableClients(config) } : {}),
+    clock: () => new Date(Date.now() + ahead),
+  });
   const cpu = process.cpuUsage();
   const start = performance.now();
   const report = await reconcileCoverage(deps, { remediate: false, dryRun: false });
@@ -331,7 +339,7 @@ withTrustedCertificate(__filename, async () => {
 
   const subscriptions = numberArg('subscriptions', 10_000);
   const latencyMs = numberArg('latency', 50);
-  const runs = numberArg('runs', 2);
+  const runs = numberArg('runs', 3);
   const arm = await startArmProcess(
     process.env.DEFENDER_EXPORT_DEV_CERT!,
     process.env.DEFENDER_EXPORT_DEV_KEY!,
@@ -368,7 +376,7 @@ withTrustedCertificate(__filename, async () => {
       process.stdout.write(
         process.argv.includes('--json')
           ? `${JSON.stringify(result)}\n`
-          : `run ${run} (${run === 1 ? 'first' : 'steady'}): ${subscriptions} subscriptions from ${result.readFrom}, ` +
+          : `run ${run} (${RUN_NAMES[run] ?? 'steady'}): ${subscriptions} subscriptions from ${result.readFrom}, ` +
               `${latencyMs} ms per call, concurrency ${result.concurrency}, state in ${state}: ` +
               `${result.seconds.toFixed(1)} s (CPU ${result.cpuSeconds.toFixed(1)} s), ` +
               `${result.graphCalls} Resource Graph calls, ${result.armCalls} Resource Manager calls` +

@@ -154,6 +154,11 @@ param coverageConcurrency int = 16
 @description('COVERAGE_SOURCE: read the estate through Resource Graph (a few paged queries at any size; changed statuses confirmed through Resource Manager) or Resource Manager (one call per subscription).')
 param coverageSource string = 'resourcegraph'
 
+@minValue(1)
+@maxValue(168)
+@description('COVERAGE_DISCOVERY_HOURS: over 18,000 subscriptions (more than one Resource Graph query may cover), how often Resource Manager lists them all to find new ones; between, the known ones are read through Resource Graph.')
+param coverageDiscoveryHours int = 24
+
 @description('COVERAGE_REMEDIATE: create or fix the export of a subscription with a gap (grant Security Admin with infra/coverage-access.bicep).')
 param coverageRemediate bool = false
 
@@ -462,6 +467,7 @@ module functionApp 'modules/functionApp.bicep' = {
       COVERAGE_SCHEDULE: coverageSchedule
       COVERAGE_CONCURRENCY: string(coverageConcurrency)
       COVERAGE_SOURCE: coverageSource
+      COVERAGE_DISCOVERY_HOURS: string(coverageDiscoveryHours)
       COVERAGE_REMEDIATE: coverageRemediate ? 'true' : 'false'
       COVERAGE_REMEDIATION_RESOURCE_GROUP: coverageRemediationResourceGroup
       COVERAGE_REMEDIATION_NAME: coverageRemediationName

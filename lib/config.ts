@@ -177,6 +177,8 @@ const schema = z.object({
       )
       .default('resourcegraph'),
   ),
+  // Over 18,000 subscriptions only Resource Manager lists them all (1,000 calls for 100,000): how often.
+  COVERAGE_DISCOVERY_HOURS: range(1, 168, 24, { integer: false, unit: 'hours' }),
   COVERAGE_REMEDIATE: setting(flag),
   COVERAGE_REMEDIATION_RESOURCE_GROUP: setting(
     z

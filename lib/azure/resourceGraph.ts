@@ -22,6 +22,8 @@ export interface GraphPage {
   skipToken?: string;
   /** Rows the query matches in all (Resource Graph's `totalRecords`). */
   totalRecords: number;
+  /** Resource Graph left rows out that no page will give (`resultTruncated`: a `limit`, or a `summarize`'s later pages). */
+  truncated?: boolean;
 }
 
 /** Reads Resource Graph (AzureResourceGraph below, or a twin in tests). */
@@ -158,6 +160,7 @@ export class AzureResourceGraph implements GraphSource {
         records: (response.data ?? []) as GraphRecord[],
         ...(response.skipToken ? { skipToken: response.skipToken } : {}),
         totalRecords: response.totalRecords,
+        ...(String(response.resultTruncated) === 'true' ? { truncated: true } : {}),
       };
     } catch (error) {
       // The legacy client's errors, in the shape the rest of the code reads (status and code).

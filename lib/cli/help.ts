@@ -105,6 +105,7 @@ export const HELP: Record<
       ['COVERAGE_REQUIRED_SOURCES, COVERAGE_REQUIRED_SEVERITIES', 'what an export must send'],
       ['COVERAGE_STALE_AFTER_HOURS, COVERAGE_SNAPSHOT_STALE_AFTER_DAYS', 'silence judged stale'],
       ['COVERAGE_CONCURRENCY', 'concurrent ARM reads'],
+      ['COVERAGE_DISCOVERY_HOURS', 'over 18,000 subscriptions: how often all are listed'],
       ['AZURE_RESOURCE_MANAGER_ENDPOINT', 'ARM (sovereign clouds, the local stand-in)'],
       ['STATE_STORAGE or AzureWebJobsStorage', 'heartbeats (read), coverage state (written with --record)'],
       [

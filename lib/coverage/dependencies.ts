@@ -83,8 +83,16 @@ export async function buildCoverageDependencies(
   const graph = () =>
     options.graph ??
     new AzureResourceGraph(clients.credential(), config.AZURE_RESOURCE_MANAGER_ENDPOINT, options.armRetry);
+  const clock = options.clock ?? (() => new Date());
+  // Over 18,000 subscriptions the runs between two listings ask about those the state knows.
+  const memory = {
+    known: async () => [...(await state.known()), ...(await state.inactive())],
+    lastListing: () => state.loadListing(),
+    clock,
+    listEveryMs: config.COVERAGE_DISCOVERY_HOURS * 3_600_000,
+  };
   return {
-    estate: config.COVERAGE_SOURCE === 'resourcegraph' ? new GraphEstateReader(graph(), arm, 4) : arm,
+    estate: config.COVERAGE_SOURCE === 'resourcegraph' ? new GraphEstateReader(graph(), arm, 4, memory) : arm,
     state,
     heartbeat,
     desired: {
@@ -101,6 +109,6 @@ export async function buildCoverageDependencies(
     ...(logs ? { logs } : {}),
     ...(remediation ? { remediation } : {}),
     ...(backfillRequests ? { backfillRequests } : {}),
-    clock: options.clock ?? (() => new Date()),
+    clock,
   };
 }

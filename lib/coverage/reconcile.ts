@@ -96,11 +96,13 @@ export async function reconcileCoverage(
   const notify = options.notify ?? true;
   const record = notify || (options.record ?? true);
   const now = deps.clock();
-  const [previous, lastSeen] = await Promise.all([
+  const [previous, lastSeen, inactiveBefore] = await Promise.all([
     deps.state.load(),
     deps.heartbeat.lastSeenBySubscription(),
+    deps.state.loadInactive(),
   ]);
   const limit = pLimit(deps.concurrency);
+  const remediating = options.remediate && deps.remediation !== undefined;
   const results: SubscriptionCoverage[] = [];
   const gapAutomations = new Map<string, Automation[]>();
   const work: Array<Promise<void>> = [];
@@ -148,8 +150,8 @@ export async function reconcileCoverage(
           }
         }
         results.push(coverage);
-        // Keep the automations only where remediation may need them: memory stays small for large estates.
-        if (coverage.status !== 'Covered' && Array.isArray(automations))
+        // Keep the automations only where remediation will need them: memory stays small for large estates.
+        if (remediating && coverage.status !== 'Covered' && Array.isArray(automations))
           gapAutomations.set(coverage.subscriptionId, automations);
       }),
     );
@@ -170,7 +172,7 @@ export async function reconcileCoverage(
   const gaps = results.filter((r) => isGap(r.status)).length;
 
   const remediation: CoverageReport['remediation'] = [];
-  if (options.remediate && deps.remediation) {
+  if (remediating && deps.remediation) {
     for (const coverage of results) {
       const change = planRemediation(
         coverage,
@@ -224,6 +226,14 @@ export async function reconcileCoverage(
       [...previous.keys()].filter((id) => !judged.has(id)),
     );
     await deps.state.append(history);
+    // What the runs between two listings ask about (lib/coverage/graphEstate.ts): the whole estate only. While
+    // Resource Manager cannot be reached, an inactive subscription not seen this run is not forgotten.
+    if (!deps.scope) {
+      const seen = new Set([...judged, ...skipped.map((s) => s.subscriptionId)]);
+      const unseen = counts.Unreachable > 0 ? inactiveBefore.filter((r) => !seen.has(r.subscriptionId)) : [];
+      await deps.state.saveInactive(inactiveBefore, [...skipped, ...unseen]);
+    }
+    if (deps.estate.listing) await deps.state.saveListing(deps.estate.listing);
   }
 
   // The events of a gap are gone from the stream for good: a backfill brings back the current state.

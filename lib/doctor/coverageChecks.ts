@@ -1,4 +1,4 @@
-import type { GraphSource } from '../azure/resourceGraph';
+import { hasGraphDetail, type GraphSource } from '../azure/resourceGraph';
 import type { ResourceReader } from '../azure/resources';
 import { EstateReader } from '../coverage/estate';
 import type { ResourceManagerClients } from '../coverage/estate';
@@ -128,6 +128,13 @@ async function graphCheck(graph: GraphSource, scope: readonly string[] | undefin
           'Resource Graph shows only what the identity may read: grant Reader (or Security Reader) on the management group.',
         );
   } catch (error) {
+    if (!scope && hasGraphDetail(error, 'TooManySubscriptionsUnderScope'))
+      return check(
+        'coverage',
+        'resource graph',
+        'pass',
+        'answers, for more than 18,000 subscriptions: the reconciler lists them through Resource Manager once every COVERAGE_DISCOVERY_HOURS and asks Resource Graph about them 1,000 at a time',
+      );
     return check(
       'coverage',
       'resource graph',

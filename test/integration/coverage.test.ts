@@ -389,9 +389,11 @@ describe('defender-export coverage looks before it acts', () => {
     TableClient.fromConnectionString(local.azurite.connectionString(), name, {
       allowInsecureConnection: true,
     });
+  /** A table's rows; of the coverage table, the subscriptions' records (not the inactive ones' rows). */
   const entities = async (name: string) => {
     const found: Array<Record<string, unknown>> = [];
-    for await (const e of tableClient(name).listEntities<Record<string, unknown>>()) found.push(e);
+    for await (const e of tableClient(name).listEntities<Record<string, unknown>>())
+      if (name !== 'DefenderExportCoverage' || e.partitionKey === 'current') found.push(e);
     return found;
   };
   const GAPS = Object.values(EXPECTED).filter((status) => status !== 'Covered').length;

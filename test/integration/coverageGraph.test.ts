@@ -92,11 +92,12 @@ describe('coverage read through Resource Graph', () => {
     const graph = await run('resourcegraph');
     expect(judgements(graph)).toEqual(judgements(manager));
     expect(graph.subscriptions.map((s) => s.subscriptionId)).toEqual(expect.arrayContaining(hidden));
-    // A steady run: pages of 500 rows of subscriptions and of automations; Resource Manager only for the
-    // subscription Resource Graph does not show, and the statuses whose change it confirms.
+    // A steady run: the list in 4 pages of 500 rows; then 2 blocks of 1,000 named subscriptions, each
+    // answered in 2 requests (a summarize has no second page: the rest are asked for again). Resource
+    // Manager only for the subscription Resource Graph does not show, and the statuses whose change it confirms.
     const graphCalls = stand.graph.requests.length - before.graph;
     const armCalls = stand.requests.length - before.arm;
-    expect(graphCalls).toBeLessThanOrEqual(Math.ceil(2000 / 500) * 2 + 2);
+    expect(graphCalls).toBe(4 + 2 * 2);
     expect(armCalls).toBeLessThan(managerCalls / 20);
   });
 
@@ -144,6 +145,61 @@ describe('coverage read through Resource Graph', () => {
     const named = asked.filter((r) => r.status === 200);
     expect(named.every((r) => r.subscriptions > 0 && r.subscriptions <= 1000)).toBe(true);
     expect(named).toHaveLength(3); // 2,500 subscriptions: 3 blocks, one page of automations each
+  });
+
+  it('over the limit, lists through Resource Manager once a day and between asks Resource Graph about the known subscriptions alone', async () => {
+    const { arm: stand, run } = await estate(largeEstate(2500), { scopeLimit: 2000 });
+    const lists = (from: number) =>
+      stand.requests.slice(from).filter((r) => /^\/subscriptions\?/.test(r.path)).length;
+    let from = stand.requests.length;
+    const first = await run('resourcegraph', NOW, true);
+    expect(lists(from)).toBe(2500 / 50); // the whole list, 50 a page
+    expect(first.inactive).toBe(25);
+
+    // After the listing: a subscription created (no export), one deleted, and one Disabled switched back on.
+    const created: EstateSubscription = {
+      subscriptionId: '5ec00000-0000-4000-8000-999999999999',
+      displayName: 'created after the listing',
+      automations: [],
+    };
+    stand.estate.push(created);
+    const deleted = stand.estate.find((s) => s.subscriptionId.endsWith('000000000011'))!;
+    stand.estate.splice(stand.estate.indexOf(deleted), 1);
+    stand.estateChanged();
+    const enabled = stand.estate.find((s) => s.state === 'Disabled')!;
+    enabled.state = 'Enabled';
+
+    const sixHours = new Date(NOW.getTime() + 6 * 3_600_000);
+    from = stand.requests.length;
+    const graphFrom = stand.graph.requests.length;
+    const steady = await run('resourcegraph', sixHours, true);
+    expect(lists(from)).toBe(0);
+    const asked = stand.graph.requests.slice(graphFrom);
+    // 2,475 judged and 25 inactive known: 3 named requests of at most 1,000, nothing tenant-wide.
+    expect(asked.map((r) => [r.subscriptions > 0 && r.subscriptions <= 1000, r.status])).toEqual([
+      [true, 200],
+      [true, 200],
+      [true, 200],
+    ]);
+    expect(steady.estate.source).toMatch(/known since Resource Manager listed them at 2026-11-24T12:00:00/);
+    const ids = steady.subscriptions.map((s) => s.subscriptionId);
+    expect(ids).not.toContain(created.subscriptionId); // waits for the next listing
+    expect(ids).not.toContain(deleted.subscriptionId); // Resource Manager: gone
+    expect(ids).toContain(enabled.subscriptionId); // known as inactive, asked about, judged
+    expect(steady.inactive).toBe(24);
+    // Every other judgement is Resource Manager's own.
+    const manager = await run('resourcemanager', sixHours);
+    expect(judgements(steady)).toEqual(
+      judgements(manager).filter((j) => j.subscriptionId !== created.subscriptionId),
+    );
+
+    from = stand.requests.length;
+    const nextDay = await run('resourcegraph', new Date(NOW.getTime() + 25 * 3_600_000), true);
+    expect(lists(from)).toBe(Math.ceil(2500 / 50));
+    expect(nextDay.subscriptions.find((s) => s.subscriptionId === created.subscriptionId)?.status).toBe(
+      'Missing',
+    );
+    expect(nextDay.estate.source).toMatch(/listed through Resource Manager/);
   });
 
   it('does not ask Resource Manager every run about a subscription whose exports it refuses to show, but again a day later', async () => {

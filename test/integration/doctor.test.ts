@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startArmStandIn, type ArmStandIn } from '../../dev/armServer';
+import { resourceGraphHandler } from '../../dev/resourceGraphServer';
 import {
   APP_ARGS,
   DEPLOYMENT,
@@ -137,6 +138,37 @@ describe('defender-export doctor', () => {
       expect(line(report, name)?.status, name).toBe('pass');
     }
     expect(line(report, 'hub defender-cloud')?.detail).toMatch(/^4 partitions, Active/);
+  });
+
+  it('passes Resource Graph that refuses a tenant-wide query: over 18,000 subscriptions it is asked by name', async () => {
+    // A stand-in whose tenant-wide limit the one subscription exceeds, as 18,001 would the service's.
+    const capped = await startArmStandIn({
+      ...cert(),
+      token: local.logs.token,
+      estate: deploymentEstate(),
+      graph: resourceGraphHandler({ token: local.logs.token, resources: [], scopeLimit: 0 }),
+    });
+    try {
+      const { LOCAL_DEV_BEARER_TOKEN: _token, ...env } = local.env({
+        COVERAGE_DESTINATIONS: `${IDS.namespace}/eventhubs/defender-cloud`,
+      });
+      serveDeployment(
+        capped,
+        sampleDeployment({
+          immutableId: local.logs.ruleId,
+          logsEndpoint: local.logs.url,
+          settings: { ...env, AZURE_RESOURCE_MANAGER_ENDPOINT: capped.url },
+        }),
+      );
+      const { report } = await doctorJson([], { ...operator(), AZURE_RESOURCE_MANAGER_ENDPOINT: capped.url });
+      expect(line(report, 'resource graph')).toMatchObject({
+        status: 'pass',
+        detail: expect.stringMatching(/^answers, for more than 18,000 subscriptions: .*1,000 at a time$/),
+      });
+      expect(capped.graph.requests.map((r) => r.status)).toEqual([400]);
+    } finally {
+      await capped.close();
+    }
   });
 
   it('prints a table of ✓ lines and never a setting value', async () => {
