@@ -105,7 +105,10 @@ export async function reconcileCoverage(
   const remediating = options.remediate && deps.remediation !== undefined;
   const results: SubscriptionCoverage[] = [];
   const gapAutomations = new Map<string, Automation[]>();
-  const work: Array<Promise<void>> = [];
+  // Judgements under way or waiting, at most a few per concurrent slot: the estate is not read further ahead
+  // than it is judged (a block's automations wait in memory until their subscriptions are judged).
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   const skipped: SkippedSubscription[] = [];
   let confirmed = 0;
   const confirmedUnknown = new Set<string>();
@@ -116,47 +119,53 @@ export async function reconcileCoverage(
       skipped.push({ subscriptionId, displayName, state });
       continue;
     }
-    work.push(
-      limit(async () => {
-        let automations = subscription.error
-          ? { error: subscription.error }
-          : await deps.estate.automations(subscription.subscriptionId);
-        const before = previous.get(subscription.subscriptionId);
-        const configuredSince = before?.configuredSince ? new Date(before.configuredSince) : undefined;
-        const judge = () =>
-          evaluate(
-            {
-              subscription,
-              automations,
-              lastSeen: lastSeen.get(subscription.subscriptionId) ?? {},
-              now,
-              ...(configuredSince ? { configuredSince } : {}),
-            },
-            deps.desired,
-          );
-        let coverage = judge();
-        // An index that lags (Resource Graph) never opens, changes or closes an alert by itself: a status
-        // that would is read again through Resource Manager first.
-        if (deps.estate.confirm && !subscription.error && alerting(before?.status, coverage.status)) {
-          if (before && graphBlind(before, automations, now)) {
-            // Resource Graph hides what the identity may not read: "no export" says nothing new about a
-            // subscription Resource Manager refused lately, so it stays as judged then.
-            coverage = { ...coverage, status: before.status, findings: before.findings };
-          } else {
-            automations = await deps.estate.confirm(subscription.subscriptionId);
-            coverage = judge();
-            confirmed++;
-            if (coverage.status === 'Unknown') confirmedUnknown.add(coverage.subscriptionId);
-          }
+    const task: Promise<void> = limit(async () => {
+      let automations = subscription.error
+        ? { error: subscription.error }
+        : await deps.estate.automations(subscription.subscriptionId);
+      const before = previous.get(subscription.subscriptionId);
+      const configuredSince = before?.configuredSince ? new Date(before.configuredSince) : undefined;
+      const judge = () =>
+        evaluate(
+          {
+            subscription,
+            automations,
+            lastSeen: lastSeen.get(subscription.subscriptionId) ?? {},
+            now,
+            ...(configuredSince ? { configuredSince } : {}),
+          },
+          deps.desired,
+        );
+      let coverage = judge();
+      // An index that lags (Resource Graph) never opens, changes or closes an alert by itself: a status
+      // that would is read again through Resource Manager first.
+      if (deps.estate.confirm && !subscription.error && alerting(before?.status, coverage.status)) {
+        if (before && graphBlind(before, automations, now)) {
+          // Resource Graph hides what the identity may not read: "no export" says nothing new about a
+          // subscription Resource Manager refused lately, so it stays as judged then.
+          coverage.status = before.status;
+          coverage.findings = before.findings;
+        } else {
+          automations = await deps.estate.confirm(subscription.subscriptionId);
+          coverage = judge();
+          confirmed++;
+          if (coverage.status === 'Unknown') confirmedUnknown.add(coverage.subscriptionId);
         }
-        results.push(coverage);
-        // Keep the automations only where remediation will need them: memory stays small for large estates.
-        if (remediating && coverage.status !== 'Covered' && Array.isArray(automations))
-          gapAutomations.set(coverage.subscriptionId, automations);
-      }),
-    );
+      }
+      results.push(coverage);
+      // Keep the automations only where remediation will need them: memory stays small for large estates.
+      if (remediating && coverage.status !== 'Covered' && Array.isArray(automations))
+        gapAutomations.set(coverage.subscriptionId, automations);
+    })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+    if (inFlight.size >= deps.concurrency * 4) await Promise.race(inFlight);
   }
-  await Promise.all(work);
+  await Promise.all(inFlight);
+  if (failure) throw failure.error;
   results.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
 
   const { records, alerts, history } = compare(previous, results, now, deps.reminderMs);

@@ -1,7 +1,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
-import pLimit from 'p-limit';
 import { ensureTable } from '../azure/clients';
 import { isRestError } from '@azure/core-rest-pipeline';
+import { intern } from '../coverage/intern';
 import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
 import type { PipelineRecord } from '../health/pipelineCheck';
 import { subscriptionKey } from './heartbeat';
@@ -74,27 +74,35 @@ export class CoverageStateStore {
   async load(): Promise<Map<string, CoverageRecord>> {
     const records = new Map<string, CoverageRecord>();
     this.lastLoaded = records;
+    // Most subscriptions share their findings' text (and times, and status): one parsed copy of each.
+    const parsed = new Map<string, CoverageRecord['findings']>();
+    const findingsOf = (text: string) => {
+      let findings = parsed.get(text);
+      if (!findings) {
+        try {
+          findings = JSON.parse(text) as CoverageRecord['findings'];
+        } catch {
+          findings = []; // truncated beyond repair: the next run writes it afresh
+        }
+        parsed.set(text, findings);
+      }
+      return findings;
+    };
     // The partition key is a constant of ours: nothing from an event or ARM becomes part of this query.
     for await (const e of this.current.listEntities<CurrentEntity>({
       queryOptions: { filter: `PartitionKey eq '${CURRENT}'` },
     })) {
-      let findings: CoverageRecord['findings'] = [];
-      try {
-        findings = JSON.parse(e.findings) as CoverageRecord['findings'];
-      } catch {
-        // truncated beyond repair: the next run writes it afresh
-      }
       records.set(e.subscriptionId, {
         subscriptionId: e.subscriptionId,
         displayName: e.displayName,
-        status: e.status as CoverageRecord['status'],
-        since: e.since,
-        findings,
-        evaluatedAt: e.evaluatedAt,
-        ...(e.lastAlertAt ? { lastAlertAt: e.lastAlertAt } : {}),
+        status: intern(e.status) as CoverageRecord['status'],
+        since: intern(e.since),
+        findings: findingsOf(e.findings),
+        evaluatedAt: intern(e.evaluatedAt),
+        ...(e.lastAlertAt ? { lastAlertAt: intern(e.lastAlertAt) } : {}),
         ...(e.pendingAlert ? { pendingAlert: e.pendingAlert as CoverageRecord['pendingAlert'] } : {}),
-        ...(e.configuredSince ? { configuredSince: e.configuredSince } : {}),
-        ...(e.confirmedAt ? { confirmedAt: e.confirmedAt } : {}),
+        ...(e.configuredSince ? { configuredSince: intern(e.configuredSince) } : {}),
+        ...(e.confirmedAt ? { confirmedAt: intern(e.confirmedAt) } : {}),
       });
     }
     return records;
@@ -105,39 +113,42 @@ export class CoverageStateStore {
    * no longer judged. Callers pass only what changed: a steady estate writes next to nothing.
    */
   async save(records: readonly CoverageRecord[], gone: readonly string[]): Promise<void> {
-    const actions: TransactionAction[] = [
-      ...records.map((r): TransactionAction => [
-        'upsert',
-        {
-          partitionKey: CURRENT,
-          rowKey: subscriptionKey(r.subscriptionId),
-          subscriptionId: r.subscriptionId,
-          displayName: r.displayName,
-          status: r.status,
-          since: r.since,
-          lastAlertAt: r.lastAlertAt ?? '',
-          pendingAlert: r.pendingAlert ?? '',
-          configuredSince: r.configuredSince ?? '',
-          confirmedAt: r.confirmedAt ?? '',
-          findings: findingsText(r.findings),
-          evaluatedAt: r.evaluatedAt,
-        },
-        'Replace',
-      ]),
-      ...gone.map((id): TransactionAction => [
-        'delete',
-        { partitionKey: CURRENT, rowKey: subscriptionKey(id) },
-      ]),
+    const upsert = (r: CoverageRecord): TransactionAction => [
+      'upsert',
+      {
+        partitionKey: CURRENT,
+        rowKey: subscriptionKey(r.subscriptionId),
+        subscriptionId: r.subscriptionId,
+        displayName: r.displayName,
+        status: r.status,
+        since: r.since,
+        lastAlertAt: r.lastAlertAt ?? '',
+        pendingAlert: r.pendingAlert ?? '',
+        configuredSince: r.configuredSince ?? '',
+        confirmedAt: r.confirmedAt ?? '',
+        findings: findingsText(r.findings),
+        evaluatedAt: r.evaluatedAt,
+      },
+      'Replace',
     ];
-    await this.submit(actions);
+    await this.submit(records.length + gone.length, (i) =>
+      i < records.length
+        ? upsert(records[i]!)
+        : ['delete', { partitionKey: CURRENT, rowKey: subscriptionKey(gone[i - records.length]!) }],
+    );
   }
 
-  /** Actions on one partition each, in transactions of 100 (Table storage's most), a few at a time. */
-  private async submit(actions: readonly TransactionAction[]): Promise<void> {
-    const limit = pLimit(4);
-    const batches: TransactionAction[][] = [];
-    for (let i = 0; i < actions.length; i += 100) batches.push(actions.slice(i, i + 100));
-    await Promise.all(batches.map((batch) => limit(() => this.current.submitTransaction(batch))));
+  /**
+   * Actions on one partition each, in transactions of 100 (Table storage's most), 4 at a time, each
+   * transaction's actions made as it is sent (a first run writes 100,000 records).
+   */
+  private async submit(count: number, action: (i: number) => TransactionAction): Promise<void> {
+    const batches = Math.ceil(count / 100);
+    await inWorkers(batches, 4, async (b) => {
+      const batch: TransactionAction[] = [];
+      for (let i = b * 100; i < Math.min(count, (b + 1) * 100); i++) batch.push(action(i));
+      await this.current.submitTransaction(batch);
+    });
   }
 
   private async getOptional<T extends object>(partitionKey: string, rowKey: string): Promise<T | undefined> {
@@ -184,7 +195,7 @@ export class CoverageStateStore {
   async saveInactive(before: readonly InactiveRecord[], now: readonly InactiveRecord[]): Promise<void> {
     const was = new Map(before.map((r) => [r.subscriptionId, r]));
     const is = new Set(now.map((r) => r.subscriptionId));
-    await this.submit([
+    const actions: TransactionAction[] = [
       ...now
         .filter((r) => {
           const old = was.get(r.subscriptionId);
@@ -201,7 +212,8 @@ export class CoverageStateStore {
           'delete',
           { partitionKey: INACTIVE, rowKey: subscriptionKey(r.subscriptionId) },
         ]),
-    ]);
+    ];
+    await this.submit(actions.length, (i) => actions[i]!);
   }
 
   /** The pipeline's last judged health (lib/health/pipelineCheck.ts), kept beside the subscriptions. */
@@ -231,21 +243,29 @@ export class CoverageStateStore {
    * subscription is its own partition, so rows go one by one, a bounded number at a time.
    */
   async append(entries: readonly HistoryEntry[]): Promise<void> {
-    const limit = pLimit(32);
-    await Promise.all(
-      entries.map((e) =>
-        limit(() =>
-          this.history.createEntity({
-            partitionKey: subscriptionKey(e.subscriptionId),
-            rowKey: String(8_640_000_000_000_000 - Date.parse(e.at)).padStart(16, '0') + `-${e.to}`,
-            subscriptionId: e.subscriptionId,
-            from: e.from,
-            to: e.to,
-            at: e.at,
-            findings: findingsText(e.findings),
-          }),
-        ),
-      ),
-    );
+    await inWorkers(entries.length, 32, async (i) => {
+      const e = entries[i]!;
+      await this.history.createEntity({
+        partitionKey: subscriptionKey(e.subscriptionId),
+        rowKey: String(8_640_000_000_000_000 - Date.parse(e.at)).padStart(16, '0') + `-${e.to}`,
+        subscriptionId: e.subscriptionId,
+        from: e.from,
+        to: e.to,
+        at: e.at,
+        findings: findingsText(e.findings),
+      });
+    });
   }
+}
+
+/**
+ * `task(0)` … `task(count - 1)`, `workers` at a time, each worker taking the next index when it is done: a
+ * first run's 100,000 writes are never 100,000 queued promises at once (as `p-limit` would hold them).
+ */
+async function inWorkers(count: number, workers: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const work = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, count) }, work));
 }
