@@ -159,8 +159,10 @@ export class GraphEstateReader implements Estate {
       yield* this.arm.subscriptions();
       return;
     }
-    // Kept when the runs between listings need it, or to clear a tenant's time over the limit.
-    if (overLimit || last?.overLimit)
+    // Kept when the runs between listings need it, or to clear a tenant's time over the limit; a listing
+    // Resource Manager broke off (the rest known, Unreachable) is not one: the next run lists again.
+    const complete = !listed.some((s) => s.state === 'Unreachable');
+    if (complete && (overLimit || last?.overLimit))
       this.listing = { listedAt: now.toISOString(), overLimit, count: listed.length };
     yield* this.judge(
       listed.map((s) => ({ ...s, listed: true })),

@@ -202,6 +202,26 @@ describe('coverage read through Resource Graph', () => {
     expect(nextDay.estate.source).toMatch(/listed through Resource Manager/);
   });
 
+  it('over the limit, lists again next run when Resource Manager broke off the listing', async () => {
+    const { arm: stand, run } = await estate(largeEstate(2500), { scopeLimit: 2000 });
+    const lists = (from: number) =>
+      stand.requests.slice(from).filter((r) => /^\/subscriptions\?/.test(r.path)).length;
+    await run('resourcegraph', NOW, true);
+    // A day later the list fails from its second page on: the rest are known, reported Unreachable.
+    stand.inject({
+      status: 503,
+      times: Infinity,
+      when: (r) => /^\/subscriptions\?.*skiptoken/i.test(r.path),
+    });
+    const broken = await run('resourcegraph', new Date(NOW.getTime() + 25 * 3_600_000), true);
+    expect(broken.counts.Unreachable).toBeGreaterThan(2000);
+    stand.clearFaults();
+    const from = stand.requests.length;
+    const next = await run('resourcegraph', new Date(NOW.getTime() + 26 * 3_600_000), true);
+    expect(lists(from)).toBe(2500 / 50);
+    expect(next.counts.Unreachable).toBe(0);
+  });
+
   it('does not ask Resource Manager every run about a subscription whose exports it refuses to show, but again a day later', async () => {
     const { arm: stand, run } = await estate(sampleEstate());
     const forbidden = stand.estate.find((s) => s.forbidden)!.subscriptionId;
