@@ -81,6 +81,20 @@ export class AzureClients {
 }
 
 /** Creates a table unless it exists. */
+/** The entity, or undefined when the table has none at that key (404). */
+export async function getEntityOrUndefined<T extends object>(
+  table: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<T | undefined> {
+  try {
+    return await table.getEntity<T>(partitionKey, rowKey);
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
 export async function ensureTable(table: TableClient): Promise<void> {
   try {
     await table.createTable();

@@ -35,6 +35,9 @@ export interface GraphSource {
   ): Promise<GraphPage>;
 }
 
+/** The detail of Resource Graph's refusal of a tenant-wide query over 18,000 subscriptions. */
+export const TOO_MANY_SUBSCRIPTIONS = 'TooManySubscriptionsUnderScope';
+
 /** Whether a Resource Graph failure carries the detail `code` (its errors nest the cause in `details`). */
 export function hasGraphDetail(error: unknown, code: string): boolean {
   const details = error instanceof RestError ? error.details : undefined;

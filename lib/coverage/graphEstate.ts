@@ -1,5 +1,10 @@
 import type { SecurityCenter } from '@azure/arm-security';
-import { hasGraphDetail, type GraphRecord, type GraphSource } from '../azure/resourceGraph';
+import {
+  hasGraphDetail,
+  TOO_MANY_SUBSCRIPTIONS,
+  type GraphRecord,
+  type GraphSource,
+} from '../azure/resourceGraph';
 import { describeFailure, failureText } from '../sinks/deliveryFailure';
 import type { InactiveRecord, ListingRecord } from '../state/coverageState';
 import { toAutomation, type EstateReader } from './estate';
@@ -140,7 +145,7 @@ export class GraphEstateReader implements Estate {
     try {
       listed = await this.listSubscriptions();
     } catch (error) {
-      if (!hasGraphDetail(error, 'TooManySubscriptionsUnderScope')) {
+      if (!hasGraphDetail(error, TOO_MANY_SUBSCRIPTIONS)) {
         // Resource Graph cannot be asked (throttled past retries, refused, down): Resource Manager, as before.
         this.source = `Resource Manager (Resource Graph failed: ${failureText(describeFailure(error))})`;
         yield* this.arm.subscriptions();
@@ -172,9 +177,10 @@ export class GraphEstateReader implements Estate {
     // cannot read any more is gone, as it would be from Resource Manager's own list.
     const found = new Set(listed.map((s) => s.subscriptionId));
     const before = known?.map((k) => k.subscriptionId.toLowerCase()) ?? (await this.arm.knownSubscriptions());
-    const missing = before.filter((id) => !found.has(id));
-    if (missing.length === 0) return;
-    for await (const s of this.arm.subscriptions(missing)) if (s.state !== 'Unreadable') yield s;
+    yield* this.throughResourceManager(
+      before.filter((id) => !found.has(id)),
+      false,
+    );
   }
 
   async automations(
@@ -243,15 +249,29 @@ export class GraphEstateReader implements Estate {
         else missing.push(candidate.subscriptionId);
       }
     }
-    if (missing.length === 0) return;
-    for await (const s of this.arm.subscriptions(missing))
+    yield* this.throughResourceManager(missing, keepUnreadable);
+  }
+
+  /** Subscriptions Resource Graph did not answer for, as Resource Manager sees them; one it cannot read is gone, unless kept. */
+  private async *throughResourceManager(
+    ids: readonly string[],
+    keepUnreadable: boolean,
+  ): AsyncGenerator<Subscription & { error?: string }> {
+    if (ids.length === 0) return;
+    for await (const s of this.arm.subscriptions(ids))
       if (keepUnreadable || s.state !== 'Unreadable') yield s;
   }
 
-  /** Every subscription the identity may read, from one tenant-wide query (refused over 18,000). */
+  /** Every subscription the identity may read, from one tenant-wide query (refused over 18,000), every page. */
   private async listSubscriptions(): Promise<Subscription[]> {
     const listed: Subscription[] = [];
-    await this.readAll(SUBSCRIPTIONS_QUERY, (row) => listed.push(subscriptionOf(row)));
+    let skipToken: string | undefined;
+    do {
+      const page = await this.graph.page(SUBSCRIPTIONS_QUERY, [], skipToken ? { skipToken } : {});
+      if (page.truncated) throw new Error('Resource Graph cut its answer short (resultTruncated)');
+      for (const row of page.records) listed.push(subscriptionOf(row));
+      skipToken = page.skipToken;
+    } while (skipToken);
     return listed;
   }
 
@@ -278,17 +298,6 @@ export class GraphEstateReader implements Estate {
       asking = rest;
     }
     return answered;
-  }
-
-  /** Every page of the tenant-wide subscription list. */
-  private async readAll(query: string, take: (row: GraphRecord) => void): Promise<void> {
-    let skipToken: string | undefined;
-    do {
-      const page = await this.graph.page(query, [], skipToken ? { skipToken } : {});
-      if (page.truncated) throw new Error('Resource Graph cut its answer short (resultTruncated)');
-      for (const row of page.records) take(row);
-      skipToken = page.skipToken;
-    } while (skipToken);
   }
 }
 

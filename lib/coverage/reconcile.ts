@@ -102,7 +102,7 @@ export async function reconcileCoverage(
     deps.state.loadInactive(),
   ]);
   const limit = pLimit(deps.concurrency);
-  const remediating = options.remediate && deps.remediation !== undefined;
+  const remediating = options.remediate ? deps.remediation : undefined;
   const results: SubscriptionCoverage[] = [];
   const gapAutomations = new Map<string, Automation[]>();
   // Judgements under way or waiting, at most a few per concurrent slot: the estate is not read further ahead
@@ -181,12 +181,12 @@ export async function reconcileCoverage(
   const gaps = results.filter((r) => isGap(r.status)).length;
 
   const remediation: CoverageReport['remediation'] = [];
-  if (remediating && deps.remediation) {
+  if (remediating) {
     for (const coverage of results) {
       const change = planRemediation(
         coverage,
         gapAutomations.get(coverage.subscriptionId) ?? [],
-        deps.remediation,
+        remediating,
       );
       if (change) remediation.push(change);
     }

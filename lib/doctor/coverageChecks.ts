@@ -1,4 +1,4 @@
-import { hasGraphDetail, type GraphSource } from '../azure/resourceGraph';
+import { hasGraphDetail, TOO_MANY_SUBSCRIPTIONS, type GraphSource } from '../azure/resourceGraph';
 import type { ResourceReader } from '../azure/resources';
 import { EstateReader } from '../coverage/estate';
 import type { ResourceManagerClients } from '../coverage/estate';
@@ -128,7 +128,7 @@ async function graphCheck(graph: GraphSource, scope: readonly string[] | undefin
           'Resource Graph shows only what the identity may read: grant Reader (or Security Reader) on the management group.',
         );
   } catch (error) {
-    if (!scope && hasGraphDetail(error, 'TooManySubscriptionsUnderScope'))
+    if (!scope && hasGraphDetail(error, TOO_MANY_SUBSCRIPTIONS))
       return check(
         'coverage',
         'resource graph',

@@ -1,4 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+
+/** A key of the row's EventKey format (16 base64url characters, 96 bits of SHA-256) for any text. */
+export function keyOf(text: string): string {
+  return shortKey(createHash('sha256').update(text));
+}
 
 /**
  * The identity of one delivery of one event: a digest of its JSON, its position in the message and the
@@ -8,23 +13,20 @@ import { createHash } from 'node:crypto';
  * as its text, and faster (a string is converted on the way in). 96 bits, in 16 base64url characters: unique
  * across any table, at half the billed bytes of 32 hex digits.
  */
-/** A key of the row's EventKey format (16 base64url characters, 96 bits of SHA-256) for any text. */
-export function keyOf(text: string): string {
-  return createHash('sha256').update(text).digest().subarray(0, 12).toString('base64url');
-}
-
 export function eventKey(
   eventJson: string | Buffer,
   index: number,
   enqueuedTimeUtc: string | undefined,
 ): string {
-  return createHash('sha256')
-    .update(`${enqueuedTimeUtc ?? ''}\n${index}\n`)
-    .update(eventJson)
-    .digest()
-    .subarray(0, 12)
-    .toString('base64url');
+  return shortKey(
+    createHash('sha256')
+      .update(`${enqueuedTimeUtc ?? ''}\n${index}\n`)
+      .update(eventJson),
+  );
 }
+
+/** The EventKey format: the first 96 bits of the digest in base64url. */
+const shortKey = (hash: Hash) => hash.digest().subarray(0, 12).toString('base64url');
 
 /**
  * RecordId of a Defender item: 24 hex digits of the SHA-256 of its identity lower-cased (an ARM id, an alert

@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { ensureTable } from '../azure/clients';
+import { ensureTable, getEntityOrUndefined } from '../azure/clients';
 import { subscriptionKey } from './heartbeat';
 
 export const BACKFILL_TABLE = 'DefenderExportBackfill';
@@ -40,13 +40,8 @@ export class BackfillStateStore {
   }
 
   async loadRun(key: string): Promise<BackfillRun | undefined> {
-    try {
-      const e = await this.table.getEntity<{ run: string }>(key, RUN);
-      return JSON.parse(e.run) as BackfillRun;
-    } catch (error) {
-      if (isRestError(error) && error.statusCode === 404) return undefined;
-      throw error;
-    }
+    const e = await getEntityOrUndefined<{ run: string }>(this.table, key, RUN);
+    return e && (JSON.parse(e.run) as BackfillRun);
   }
 
   async saveRun(run: BackfillRun): Promise<void> {
@@ -130,13 +125,8 @@ export class BackfillStateStore {
    * it again from the top) and, once it has, when it finished.
    */
   async initial(): Promise<{ key?: string; finishedAt?: string } | undefined> {
-    try {
-      const e = await this.table.getEntity<{ key?: string; finishedAt?: string }>(INITIAL, INITIAL);
-      return { ...(e.key ? { key: e.key } : {}), ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}) };
-    } catch (error) {
-      if (isRestError(error) && error.statusCode === 404) return undefined;
-      throw error;
-    }
+    const e = await getEntityOrUndefined<{ key?: string; finishedAt?: string }>(this.table, INITIAL, INITIAL);
+    return e && { ...(e.key ? { key: e.key } : {}), ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}) };
   }
 
   async saveInitial(initial: { key: string; finishedAt?: string }): Promise<void> {

@@ -1,6 +1,5 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { ensureTable } from '../azure/clients';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { ensureTable, getEntityOrUndefined } from '../azure/clients';
 import { intern } from '../coverage/intern';
 import type { CoverageRecord, HistoryEntry } from '../coverage/transitions';
 import type { PipelineRecord } from '../health/pipelineCheck';
@@ -18,7 +17,16 @@ const LISTING = 'listing';
 const INACTIVE = 'inactive';
 /** A table property holds at most 64 KiB; findings are short sentences, but never let them break a write. */
 const MAX_FINDINGS_CHARS = 30_000;
-const findingsText = (findings: unknown) => JSON.stringify(findings).slice(0, MAX_FINDINGS_CHARS);
+/** Each findings list's text, made once: a transition writes the same list to the state and the history. */
+const findingsTexts = new WeakMap<object, string>();
+const findingsText = (findings: object) => {
+  let text = findingsTexts.get(findings);
+  if (text === undefined) {
+    text = JSON.stringify(findings).slice(0, MAX_FINDINGS_CHARS);
+    findingsTexts.set(findings, text);
+  }
+  return text;
+};
 
 interface CurrentEntity {
   partitionKey: string;
@@ -151,18 +159,10 @@ export class CoverageStateStore {
     });
   }
 
-  private async getOptional<T extends object>(partitionKey: string, rowKey: string): Promise<T | undefined> {
-    try {
-      return await this.current.getEntity<T>(partitionKey, rowKey);
-    } catch (error) {
-      if (isRestError(error) && error.statusCode === 404) return undefined;
-      throw error;
-    }
-  }
-
   /** The last listing of the estate, if one was recorded. */
   async loadListing(): Promise<ListingRecord | undefined> {
-    const e = await this.getOptional<{ listedAt: string; overLimit: boolean; count: number }>(
+    const e = await getEntityOrUndefined<{ listedAt: string; overLimit: boolean; count: number }>(
+      this.current,
       LISTING,
       LISTING,
     );
@@ -218,7 +218,8 @@ export class CoverageStateStore {
 
   /** The pipeline's last judged health (lib/health/pipelineCheck.ts), kept beside the subscriptions. */
   async loadPipeline(): Promise<PipelineRecord | undefined> {
-    const e = await this.getOptional<{ status: string; since: string; lastAlertAt?: string }>(
+    const e = await getEntityOrUndefined<{ status: string; since: string; lastAlertAt?: string }>(
+      this.current,
       PIPELINE,
       PIPELINE,
     );
